@@ -1,0 +1,102 @@
+/**
+ * The step contract. A Plan is pure data (printable, diffable, testable without hosts); each PlannedStep names an
+ * implementation `kind` that the engine looks up in a StepRegistry. Implementations live in src/services and the
+ * adapters; they touch machines only through Hosts handed to them in the StepContext.
+ */
+import type { Host } from "../hosts/host.js";
+
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+export type JsonObject = { [key: string]: JsonValue };
+
+/** Phases, in the order a migration goes through them. */
+export const PHASES = [
+  "preflight",
+  "provision",
+  "warm",
+  "freeze",
+  "databases",
+  "configs",
+  "upgrade",
+  "data",
+  "services",
+  "verify",
+  "switch",
+  "finalize",
+] as const;
+export type Phase = (typeof PHASES)[number];
+
+export interface PlannedStep {
+  /** Stable id, e.g. `db.nova.import`, `net.switch.mgmt`. Unique within a plan. */
+  readonly id: string;
+  /** Implementation key in the StepRegistry, e.g. `db.import`. */
+  readonly kind: string;
+  readonly title: string;
+  readonly phase: Phase;
+  /** Host names this step touches ("old", "new", "compute1"). */
+  readonly hosts: readonly string[];
+  /** Resources read, as `host:kind:name` (e.g. `old:db:nova`, `old:file:/etc/nova`). */
+  readonly reads: readonly string[];
+  /** Resources written, same form. Steps whose writes do not overlap may run concurrently. */
+  readonly writes: readonly string[];
+  /** The commands it will run, for `handover plan` (secrets already redacted). */
+  readonly commands: readonly string[];
+  /** Ids of steps that must be done before this one. */
+  readonly after: readonly string[];
+  /** Present when the step cannot be undone: the reason, shown in the plan as a point of no return. */
+  readonly irreversible?: string;
+  /** Parameters for the implementation: data only. */
+  readonly params: JsonObject;
+}
+
+export interface Plan {
+  readonly version: 1;
+  readonly sourceRelease: string;
+  readonly targetRelease: string;
+  readonly steps: readonly PlannedStep[];
+  /** Non-blocking findings from planning, shown in the plan and the report. */
+  readonly warnings: readonly string[];
+}
+
+/** Events the engine emits; the UI and report only render them. */
+export type EngineEvent =
+  | { type: "step-start"; stepId: string; at: string }
+  | { type: "step-skip"; stepId: string; at: string; reason: string }
+  | { type: "step-done"; stepId: string; at: string }
+  | { type: "step-failed"; stepId: string; at: string; message: string }
+  | { type: "step-progress"; stepId: string; at: string; message?: string; bytes?: number; totalBytes?: number }
+  | { type: "undo-start"; stepId: string; at: string }
+  | { type: "undo-done"; stepId: string; at: string }
+  | { type: "undo-failed"; stepId: string; at: string; message: string }
+  | { type: "log"; stepId?: string; at: string; level: "info" | "warn"; message: string };
+
+export interface StepContext {
+  /** Host by name; throws a BugError for a name the plan did not declare. */
+  host(name: string): Host;
+  /** Report progress or a log line to the UI (and journal for warnings). */
+  emit(event: Omit<Extract<EngineEvent, { type: "step-progress" | "log" }>, "at" | "stepId">): void;
+  /** Aborted on Ctrl-C: long steps check it between units of work. */
+  readonly signal: AbortSignal;
+  /** Clock, injected so tests can set it. */
+  now(): Date;
+}
+
+export interface VerifyResult {
+  readonly ok: boolean;
+  /** What was checked and found, for the journal and report. */
+  readonly detail: string;
+}
+
+export interface StepImpl<P extends JsonObject = JsonObject> {
+  readonly kind: string;
+  /**
+   * Does the work. Idempotent: running it twice leaves the same state. Returns what undo needs to know
+   * (journaled with the step's completion), e.g. which services were running before a freeze.
+   */
+  run(ctx: StepContext, params: P): Promise<JsonObject | void>;
+  /** Proves the work is done, from the hosts themselves. Used after run and on resume. */
+  verify(ctx: StepContext, params: P): Promise<VerifyResult>;
+  /** Returns the hosts to the state before the step, given what run returned. Absent for irreversible steps. */
+  undo?(ctx: StepContext, params: P, undoData: JsonObject): Promise<void>;
+}
+
+export type StepRegistry = ReadonlyMap<string, StepImpl>;
