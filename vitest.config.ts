@@ -1,6 +1,6 @@
 import { defineConfig } from "vitest/config";
 
-// Two projects: fast unit tests (fakes only, no network) and lab tests (real sshd, MariaDB, OpenStack tools in
+// Three projects: fast unit tests (fakes only, no network), integration tests on loopback, and lab tests (real sshd, MariaDB, OpenStack tools in
 // network namespaces). `npm test` runs both; lab tests skip themselves with a reason when not root.
 export default defineConfig({
   test: {
@@ -8,6 +8,16 @@ export default defineConfig({
       {
         extends: true,
         test: { name: "unit", include: ["test/unit/**/*.test.ts"], testTimeout: 30_000 },
+      },
+      {
+        // Real components on loopback only (sshd, MariaDB started by the test, by PID). No namespaces.
+        extends: true,
+        test: {
+          name: "integration",
+          include: ["test/integration/**/*.test.ts"],
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+        },
       },
       {
         extends: true,

@@ -1,0 +1,1 @@
+// One import per command module; each calls addCommand() when loaded.
