@@ -48,44 +48,63 @@ const address = nonEmptyString("expected an IPv4 address, IPv6 address or hostna
 export const SecretRefSchema = z.union(
   [
     z.string().min(1),
-    z.strictObject({ env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/) }),
-    z.strictObject({ file: z.string().min(1) }),
+    z.strictObject({
+      env: z
+        .string(expected("expected an environment variable name such as MYSQL_PASSWORD"))
+        .regex(
+          /^[A-Za-z_][A-Za-z0-9_]*$/,
+          expected("expected an environment variable name such as MYSQL_PASSWORD"),
+        ),
+    }),
+    z.strictObject({ file: nonEmptyString("expected the path of a file holding the secret") }),
   ],
   expected("expected a secret: {env: VARIABLE}, {file: /path/to/file} or an inline string"),
 );
 export type SecretRef = z.infer<typeof SecretRefSchema>;
 
+/** SSH settings shared by an endpoint and the defaults for discovered hosts (which have no address). */
+const sshSettings = {
+  port: intRange(1, 65535).default(22).describe("SSH port"),
+  user: nonEmptyString("expected a user name").default("root").describe("SSH user"),
+  key_file: absolutePath("the private key file").optional().describe("private key file; or set agent: true"),
+  agent: z
+    .boolean(expected("expected true or false"))
+    .default(false)
+    .describe("use the SSH agent at $SSH_AUTH_SOCK instead of (or before) key_file"),
+  passphrase: SecretRefSchema.optional().describe("passphrase of key_file, as a secret reference"),
+  known_hosts: absolutePath("an OpenSSH known_hosts file")
+    .optional()
+    .describe("OpenSSH known_hosts file to check the host key against; default ~/.ssh/known_hosts"),
+  host_key_policy: z
+    .enum(["strict", "accept-new"], expected('expected "strict" or "accept-new"'))
+    .default("strict")
+    .describe("strict: the key must already be in known_hosts; accept-new: record an unknown key once"),
+  sudo: z
+    .boolean(expected("expected true or false"))
+    .default(false)
+    .describe("run commands through `sudo -n` (needed when user is not root)"),
+};
+
+const hasCredential: [
+  (ssh: { agent: boolean; key_file?: string | undefined }) => boolean,
+  { error: string; path: string[] },
+] = [
+  (ssh) => ssh.agent || ssh.key_file !== undefined,
+  { error: "expected key_file: /path/to/private_key or agent: true", path: ["key_file"] },
+];
+
 /** How to reach one machine over SSH: a controller or a compute host. */
 export const SshEndpointSchema = z
   .strictObject({
     address: address.describe("IPv4 (four-part dotted), IPv6 or hostname of the machine"),
-    port: intRange(1, 65535).default(22).describe("SSH port"),
-    user: nonEmptyString("expected a user name").default("root").describe("SSH user"),
-    key_file: absolutePath("the private key file")
-      .optional()
-      .describe("private key file; or set agent: true"),
-    agent: z
-      .boolean(expected("expected true or false"))
-      .default(false)
-      .describe("use the SSH agent at $SSH_AUTH_SOCK instead of (or before) key_file"),
-    passphrase: SecretRefSchema.optional().describe("passphrase of key_file, as a secret reference"),
-    known_hosts: absolutePath("an OpenSSH known_hosts file")
-      .optional()
-      .describe("OpenSSH known_hosts file to check the host key against; default ~/.ssh/known_hosts"),
-    host_key_policy: z
-      .enum(["strict", "accept-new"], expected('expected "strict" or "accept-new"'))
-      .default("strict")
-      .describe("strict: the key must already be in known_hosts; accept-new: record an unknown key once"),
-    sudo: z
-      .boolean(expected("expected true or false"))
-      .default(false)
-      .describe("run commands through `sudo -n` (needed when user is not root)"),
+    ...sshSettings,
   })
-  .refine((ssh) => ssh.agent || ssh.key_file !== undefined, {
-    error: "expected key_file: /path/to/private_key or agent: true",
-    path: ["key_file"],
-  });
+  .refine(...hasCredential);
 export type SshEndpoint = z.infer<typeof SshEndpointSchema>;
+
+/** SSH settings for discovered compute hosts: an endpoint whose address is the host name nova reports. */
+export const SshDefaultsSchema = z.strictObject(sshSettings).refine(...hasCredential);
+export type SshDefaults = z.infer<typeof SshDefaultsSchema>;
 
 /** MySQL admin credentials as seen from the controller itself; handover tunnels to it over SSH. */
 export const MysqlAdminSchema = z.strictObject({
@@ -129,8 +148,8 @@ export const ComputesSchema = z
       .array(ComputeHostSchema, expected("expected a list of compute hosts"))
       .default([])
       .describe("explicit compute hosts, or SSH settings for discovered ones"),
-    ssh_defaults: SshEndpointSchema.optional().describe(
-      "SSH settings for discovered hosts not listed in hosts (address is replaced by the nova host name)",
+    ssh_defaults: SshDefaultsSchema.optional().describe(
+      "SSH settings for discovered hosts not listed in hosts; they are reached at the host name nova reports",
     ),
   })
   .refine((c) => c.discover || c.hosts.length > 0, {
