@@ -63,21 +63,50 @@ export type EngineEvent =
   | { type: "step-skip"; stepId: string; at: string; reason: string }
   | { type: "step-done"; stepId: string; at: string }
   | { type: "step-failed"; stepId: string; at: string; message: string }
-  | { type: "step-progress"; stepId: string; at: string; message?: string; bytes?: number; totalBytes?: number }
+  | {
+      type: "step-progress";
+      stepId: string;
+      at: string;
+      message?: string;
+      bytes?: number;
+      totalBytes?: number;
+    }
   | { type: "undo-start"; stepId: string; at: string }
   | { type: "undo-done"; stepId: string; at: string }
   | { type: "undo-failed"; stepId: string; at: string; message: string }
   | { type: "log"; stepId?: string; at: string; level: "info" | "warn"; message: string };
 
+/** Omit that keeps a union's members apart (plain Omit would merge them and lose the discriminant). */
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+/** What a step may emit: progress or a log line; the engine adds its id and the time. */
+export type StepEvent = DistributiveOmit<
+  Extract<EngineEvent, { type: "step-progress" | "log" }>,
+  "at" | "stepId"
+>;
+
 export interface StepContext {
   /** Host by name; throws a BugError for a name the plan did not declare. */
   host(name: string): Host;
   /** Report progress or a log line to the UI (and journal for warnings). */
-  emit(event: Omit<Extract<EngineEvent, { type: "step-progress" | "log" }>, "at" | "stepId">): void;
+  emit(event: StepEvent): void;
   /** Aborted on Ctrl-C: long steps check it between units of work. */
   readonly signal: AbortSignal;
   /** Clock, injected so tests can set it. */
   now(): Date;
+  /**
+   * Journal (fsynced) what undo will need BEFORE changing anything, e.g. which services were running before a
+   * freeze stops them. If the process dies midway, rollback and resume still know the original state: an
+   * interrupted step that later verifies ok is recorded done with its last checkpoint as undo data. The engine
+   * always provides it; optional only so hand-built contexts in tests need not.
+   */
+  checkpoint?(undoData: JsonObject): void;
+  /**
+   * Undo data from an earlier attempt of this step (one that was interrupted, or that was done and is being redone
+   * because verify no longer passes). Merge with it so undo restores the state before the FIRST attempt, not the
+   * half-done state the redo found. Undefined on a first attempt.
+   */
+  readonly previousUndoData?: JsonObject;
 }
 
 export interface VerifyResult {
@@ -95,7 +124,12 @@ export interface StepImpl<P extends JsonObject = JsonObject> {
   run(ctx: StepContext, params: P): Promise<JsonObject | void>;
   /** Proves the work is done, from the hosts themselves. Used after run and on resume. */
   verify(ctx: StepContext, params: P): Promise<VerifyResult>;
-  /** Returns the hosts to the state before the step, given what run returned. Absent for irreversible steps. */
+  /**
+   * Returns the hosts to the state before the step, given what run returned merged over its last checkpoint.
+   * Absent for irreversible steps. Also called for a step that was interrupted or failed midway (undoData is then
+   * only what was checkpointed, possibly `{}`), so it must tolerate partial state and be idempotent: rollback
+   * after a crash mid-rollback calls it again.
+   */
   undo?(ctx: StepContext, params: P, undoData: JsonObject): Promise<void>;
 }
 

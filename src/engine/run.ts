@@ -1,0 +1,274 @@
+/**
+ * Executes a plan against hosts, journaling every transition, so that running it again after a crash, a failure or
+ * Ctrl-C resumes where it stopped.
+ *
+ * Scheduling: a step starts when every step it is `after` is complete, no running step conflicts with it (one
+ * writes what the other reads or writes, see resources.ts), no EARLIER step in plan order that conflicts with it is
+ * still incomplete (so writers of one resource apply in plan order, and a concurrent run ends in the same state as
+ * a sequential one), and fewer than `concurrency` steps are running. Plan order is a topological order
+ * (validate-plan.ts), so the earliest incomplete step can always start once the running ones finish: no deadlock.
+ *
+ * Resume, per step, from the journal:
+ * - done: verify; ok → skipped; not ok → run again.
+ * - started but not done (interrupted, failed, or caught mid-undo): verify; ok → recorded done with its last
+ *   checkpoint as undo data; not ok → run again (run is idempotent; it gets the earlier undo data to merge with).
+ * - never started, or undone by a rollback: run.
+ * After every run, verify must pass, or the step fails with "ran but verification failed: <detail>".
+ *
+ * On a failure or Ctrl-C no new step starts; running steps finish (or abort on the signal); then runPlan rejects
+ * with a UserError that says how to resume or roll back.
+ */
+import type { Host } from "../hosts/host.js";
+import { BugError, UserError, errorMessage } from "../lib/errors.js";
+import { buildContext, type ContextDeps } from "./context.js";
+import { planHash, type Journal, type StepState } from "./journal.js";
+import { stepsConflict } from "./resources.js";
+import type {
+  EngineEvent,
+  JsonObject,
+  Plan,
+  PlannedStep,
+  StepImpl,
+  StepRegistry,
+  VerifyResult,
+} from "./step.js";
+import { validatePlan } from "./validate-plan.js";
+
+export const DEFAULT_CONCURRENCY = 4;
+
+export interface RunPlanOptions {
+  readonly plan: Plan;
+  readonly registry: StepRegistry;
+  readonly hosts: ReadonlyMap<string, Host>;
+  /** Opened for this plan (Journal.open with `plan`), with the state dir's lock held. */
+  readonly journal: Journal;
+  /** Most steps running at once. @default 4 */
+  readonly concurrency?: number;
+  /** Ctrl-C: stop starting steps; running steps see it in ctx.signal. */
+  readonly signal?: AbortSignal;
+  /** @default () => new Date() */
+  readonly now?: () => Date;
+  /** Receives every engine event (UI, report). Must not throw. */
+  readonly emit?: (event: EngineEvent) => void;
+}
+
+export interface RunSummary {
+  /** Steps whose run() executed in this invocation. */
+  readonly ran: string[];
+  /** Steps journaled done earlier whose verify passed. */
+  readonly skipped: string[];
+  /** Steps interrupted earlier whose verify showed the work done. */
+  readonly recovered: string[];
+}
+
+type Outcome = keyof RunSummary;
+
+interface Failure {
+  readonly step: PlannedStep;
+  readonly message: string;
+  readonly cause: unknown;
+}
+
+/** Thrown inside executeStep to carry the message that is journaled and shown. */
+class StepFailure extends Error {
+  constructor(
+    message: string,
+    override readonly cause: unknown,
+  ) {
+    super(message);
+  }
+}
+
+export async function runPlan(o: RunPlanOptions): Promise<RunSummary> {
+  const { plan, registry, hosts, journal } = o;
+  validatePlan(plan, { registry, hosts });
+  const concurrency = o.concurrency ?? DEFAULT_CONCURRENCY;
+  if (!Number.isInteger(concurrency) || concurrency < 1) {
+    throw new UserError(
+      "BAD_CONCURRENCY",
+      `Concurrency must be a whole number of at least 1, not ${concurrency}.`,
+    );
+  }
+  const state = journal.state();
+  if (state.planHash !== planHash(plan)) {
+    throw new BugError("runPlan was given a journal opened for a different plan");
+  }
+  if (state.finalized) {
+    throw new UserError(
+      "JOURNAL_FINALIZED",
+      `This migration was finalized at ${state.finalizedAt}; there is nothing left to run.`,
+      {
+        nextSteps: ["Use a new --state-dir to start another migration."],
+      },
+    );
+  }
+  const now = o.now ?? (() => new Date());
+  const signal = o.signal ?? new AbortController().signal;
+  const emit = o.emit ?? (() => undefined);
+  const deps: ContextDeps = { journal, hosts, signal, now, emit };
+  const at = (): string => now().toISOString();
+
+  const resume = state.steps.some((s) => s.status !== "pending");
+  journal.append({ type: "run-start", concurrency, resume });
+
+  const summary: RunSummary = { ran: [], skipped: [], recovered: [] };
+  const complete = new Set<string>();
+  const pending = [...plan.steps];
+  const running = new Map<string, PlannedStep>();
+  const failures: Failure[] = [];
+  let fatal: unknown;
+
+  async function verify(impl: StepImpl, step: PlannedStep, ctxPrev?: JsonObject): Promise<VerifyResult> {
+    const { ctx } = buildContext(step, deps, ctxPrev);
+    return impl.verify(ctx, step.params);
+  }
+
+  async function executeStep(step: PlannedStep, st: StepState): Promise<Outcome> {
+    const impl = registry.get(step.kind)!;
+    if (st.status !== "pending" && st.status !== "undone") {
+      let v: VerifyResult;
+      try {
+        v = await verify(impl, step);
+      } catch (e) {
+        throw new StepFailure(`could not verify its earlier work: ${errorMessage(e)}`, e);
+      }
+      if (st.status === "done") {
+        if (v.ok) {
+          const reason = `already done (verified: ${v.detail})`;
+          journal.append({ type: "step-skip", stepId: step.id, reason });
+          emit({ type: "step-skip", stepId: step.id, at: at(), reason });
+          return "skipped";
+        }
+        journal.append({
+          type: "note",
+          stepId: step.id,
+          level: "warn",
+          message: `was done, but verification now fails (${v.detail}); running it again`,
+        });
+      } else {
+        if (v.ok) {
+          journal.append({
+            type: "step-done",
+            stepId: step.id,
+            undoData: st.undoData ?? {},
+            verify: v.detail,
+            recovered: true,
+          });
+          const reason = `completed before the interruption (verified: ${v.detail})`;
+          emit({ type: "step-skip", stepId: step.id, at: at(), reason });
+          return "recovered";
+        }
+        journal.append({
+          type: "note",
+          stepId: step.id,
+          level: "info",
+          message: `interrupted earlier (${v.detail}); running it again`,
+        });
+      }
+    }
+    // Undo data of an earlier attempt, so the redo can keep the ORIGINAL state for undo (see StepContext).
+    const previous = st.status === "undone" ? undefined : st.undoData;
+    journal.append({ type: "step-start", stepId: step.id, attempt: st.attempts + 1 });
+    emit({ type: "step-start", stepId: step.id, at: at() });
+    const built = buildContext(step, deps, previous);
+    let returned: JsonObject | void;
+    try {
+      returned = await impl.run(built.ctx, step.params);
+    } catch (e) {
+      throw new StepFailure(errorMessage(e), e);
+    }
+    let v: VerifyResult;
+    try {
+      v = await impl.verify(built.ctx, step.params);
+    } catch (e) {
+      throw new StepFailure(`ran, but verification could not run: ${errorMessage(e)}`, e);
+    }
+    if (!v.ok) throw new StepFailure(`ran but verification failed: ${v.detail}`, undefined);
+    const undoData: JsonObject = { ...(built.lastCheckpoint() ?? {}), ...(returned ?? {}) };
+    journal.append({ type: "step-done", stepId: step.id, undoData, verify: v.detail });
+    emit({ type: "step-done", stepId: step.id, at: at() });
+    return "ran";
+  }
+
+  function canStart(step: PlannedStep, index: number): boolean {
+    if (!step.after.every((d) => complete.has(d))) return false;
+    for (const r of running.values()) if (stepsConflict(r, step)) return false;
+    // An earlier conflicting step that is still waiting goes first (pending is in plan order).
+    for (let i = 0; i < index; i++) if (stepsConflict(pending[i]!, step)) return false;
+    return true;
+  }
+
+  await new Promise<void>((resolve) => {
+    const pump = (): void => {
+      if (failures.length === 0 && fatal === undefined && !signal.aborted) {
+        for (let i = 0; i < pending.length && running.size < concurrency;) {
+          const step = pending[i]!;
+          if (!canStart(step, i)) {
+            i++;
+            continue;
+          }
+          pending.splice(i, 1);
+          running.set(step.id, step);
+          const st = state.byId.get(step.id)!;
+          executeStep(step, st)
+            .then(
+              (outcome) => {
+                complete.add(step.id);
+                summary[outcome].push(step.id);
+              },
+              (e: unknown) => {
+                const f = e instanceof StepFailure ? e : new StepFailure(errorMessage(e), e);
+                const message = journal.redactText(f.message);
+                failures.push({ step, message, cause: f.cause });
+                journal.append({
+                  type: "step-failed",
+                  stepId: step.id,
+                  message,
+                  ...(signal.aborted ? { interrupted: true } : {}),
+                });
+                emit({ type: "step-failed", stepId: step.id, at: at(), message });
+              },
+            )
+            .catch((e: unknown) => {
+              // The journal itself failed (disk full, I/O error): stop everything, report it as it is.
+              fatal ??= e;
+            })
+            .finally(() => {
+              running.delete(step.id);
+              pump();
+            });
+        }
+      }
+      if (running.size === 0) resolve();
+    };
+    pump();
+  });
+
+  if (fatal !== undefined) throw fatal instanceof Error ? fatal : new BugError(errorMessage(fatal));
+  const remaining = pending.length;
+  if (signal.aborted && (remaining > 0 || failures.length > 0)) {
+    const message = `Stopped on request: ${complete.size} of ${plan.steps.length} steps are done, ${remaining + failures.length} are not.${
+      failures.length > 0 ? ` Interrupted or failed: ${failures.map((f) => f.step.id).join(", ")}.` : ""
+    }`;
+    journal.append({ type: "run-end", outcome: "interrupted", message });
+    throw new UserError("RUN_INTERRUPTED", message, { nextSteps: resumeOrRollback() });
+  }
+  const first = failures[0];
+  if (first) {
+    const others = failures.slice(1).map((f) => `${f.step.id}: ${f.message}`);
+    const message = `Step ${first.step.id} (${first.step.title}) on ${first.step.hosts.join(", ") || "no host"} failed: ${first.message}${
+      others.length > 0 ? ` Also failed: ${others.join("; ")}` : ""
+    }`;
+    journal.append({ type: "run-end", outcome: "failed", message });
+    throw new UserError("STEP_FAILED", message, { nextSteps: resumeOrRollback(), cause: first.cause });
+  }
+  journal.append({ type: "run-end", outcome: "completed" });
+  return summary;
+}
+
+function resumeOrRollback(): string[] {
+  return [
+    "Fix the cause, then run `handover run` again: it re-verifies what is done and continues from there.",
+    "Or run `handover rollback` to undo every completed step and return to the old controller.",
+  ];
+}
