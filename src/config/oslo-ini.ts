@@ -338,6 +338,14 @@ function applySplices(doc: IniDocument, splices: readonly Splice[]): IniDocument
     }
     lines.splice(s.from, s.to - s.from, ...added);
   }
+  // A lone "\r" followed by an empty line ending in "\n" would read back as one "\r\n": two lines would become
+  // one. Only an edit can create that pair (the parser never produces it), and "\r\n" keeps both lines.
+  for (let i = 0; i + 1 < lines.length; i++) {
+    const cur = lines[i];
+    const next = lines[i + 1];
+    if (cur?.eol === "\r" && next?.text === "" && next.eol.startsWith("\n"))
+      lines[i] = { text: cur.text, eol: "\r\n" };
+  }
   return parseLines(lines);
 }
 
