@@ -1,1 +1,3 @@
 // One import per command module; each calls addCommand() when loaded.
+import "./schema.js";
+import "./validate.js";
