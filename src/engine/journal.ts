@@ -458,13 +458,6 @@ export class Journal {
       io.write(journal.fd, Buffer.from("\n"));
       io.datasync(journal.fd);
     }
-    if (read?.torn) {
-      journal.append({
-        type: "note",
-        level: "warn",
-        message: `discarded a torn last line (line ${read.torn.line}, ${read.torn.bytes} bytes) left by a crash mid-write: ${read.torn.excerpt}`,
-      });
-    }
     if (journal.records.length === 0) {
       if (!o.plan) {
         journal.close();
@@ -499,6 +492,14 @@ export class Journal {
         journal.append({ type: "note", level: "warn", message: `plan replaced: ${describeDiff(d)}` });
         journal.append({ type: "plan", planHash: planHash(o.plan), plan: o.plan });
       }
+    }
+    // After the plan record: the plan must stay the first record even when the torn line was the plan itself.
+    if (read?.torn) {
+      journal.append({
+        type: "note",
+        level: "warn",
+        message: `discarded a torn last line (line ${read.torn.line}, ${read.torn.bytes} bytes) left by a crash mid-write: ${read.torn.excerpt}`,
+      });
     }
     return journal;
   }
