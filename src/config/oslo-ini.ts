@@ -477,3 +477,58 @@ export function commentOutOption(doc: IniDocument, section: string, key: string)
     })),
   );
 }
+
+/** A new value for one specific occurrence (as found in `doc.options`). */
+export interface OccurrenceEdit {
+  readonly option: IniOption;
+  readonly value: string;
+}
+
+/**
+ * Replaces the values of specific occurrences in one pass, each keeping its own spacing. Used where every
+ * occurrence matters (a host inside each value of a MultiStrOpt, or a key repeated across merged sections).
+ */
+export function replaceOccurrences(doc: IniDocument, edits: readonly OccurrenceEdit[]): IniDocument {
+  if (edits.length === 0) return doc;
+  return applySplices(
+    doc,
+    edits.map(({ option, value }) => {
+      if (!doc.options.includes(option)) throw new BugError("occurrence is not from this document");
+      return {
+        from: option.first,
+        to: option.last + 1,
+        texts: assignmentLines(option.key, value, styleOf(doc.lines[option.first]?.text ?? "")),
+      };
+    }),
+  );
+}
+
+/**
+ * Renames an option in place: each active occurrence of `oldKey` is commented out, and `newKey = value` goes
+ * right after the last one (so the operator sees both, side by side). When `newKey` is already active in the
+ * section it is set there instead. Nothing happens when `oldKey` is not active.
+ */
+export function renameOption(
+  doc: IniDocument,
+  section: string,
+  oldKey: string,
+  newKey: string,
+  value: string,
+): IniDocument {
+  assertKey(newKey);
+  const olds = findOptions(doc, section, oldKey);
+  const last = olds.at(-1);
+  if (!last) return doc;
+  const newExists = findOptions(doc, section, newKey).length > 0;
+  const commented = (o: IniOption): string[] => doc.lines.slice(o.first, o.last + 1).map((l) => `#${l.text}`);
+  const splices: Splice[] = olds.map((o) => ({
+    from: o.first,
+    to: o.last + 1,
+    texts:
+      o === last && !newExists
+        ? [...commented(o), ...assignmentLines(newKey, value, styleOf(doc.lines[o.first]?.text ?? ""))]
+        : commented(o),
+  }));
+  const renamed = applySplices(doc, splices);
+  return newExists ? setOption(renamed, section, newKey, value) : renamed;
+}
