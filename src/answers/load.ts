@@ -4,7 +4,7 @@
  * once, because an operator fixing a file one error per run gives up.
  */
 import { LineCounter, isMap, isSeq, parseDocument } from "yaml";
-import type { Document } from "yaml";
+import type { Document, YAMLError } from "yaml";
 import { z } from "zod";
 import { UserError } from "../lib/errors.js";
 import {
@@ -48,15 +48,17 @@ export function parseAnswers(text: string, file: string, options: ParseOptions =
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: false });
   const locate = makeLocator(doc, lineCounter);
   const make = diagnosticFactory(file, locate);
-  const yamlAt = (severity: Diagnostic["severity"], pos: [number, number], message: string): Diagnostic => ({
+  // A syntax error is named after the field it sits in or right after (where the parser noticed it); a second
+  // document belongs to no field.
+  const yamlAt = (severity: Diagnostic["severity"], e: YAMLError): Diagnostic => ({
     severity,
     file,
-    ...lineCounter.linePos(pos[0]),
-    path: formatPath(pathAtOffset(doc, pos[0])),
-    message,
+    ...lineCounter.linePos(e.pos[0]),
+    path: formatPath(e.code === "MULTIPLE_DOCS" ? [] : pathAtOffset(doc, e.pos[0])),
+    message: severity === "error" ? `YAML: ${firstLine(e.message)}` : firstLine(e.message),
   });
-  const warnings = doc.warnings.map((w) => yamlAt("warning", w.pos, firstLine(w.message)));
-  const syntax = doc.errors.map((e) => yamlAt("error", e.pos, `YAML: ${firstLine(e.message)}`));
+  const warnings = doc.warnings.map((w) => yamlAt("warning", w));
+  const syntax = doc.errors.map((e) => yamlAt("error", e));
   if (syntax.length > 0) return { ok: false, errors: sortDiagnostics(syntax), warnings };
 
   const duplicates = duplicateKeys(doc, lineCounter, make);
