@@ -5,7 +5,6 @@
 /* eslint-disable @typescript-eslint/require-await -- async so that throws become rejections, as with real hosts */
 import { PassThrough } from "node:stream";
 import { UserError } from "../../src/lib/errors.js";
-import { redact } from "../../src/lib/redact.js";
 import {
   HostErrorCode,
   commandFailedError,
@@ -238,8 +237,8 @@ export class FakeHost implements Host {
         stderr.end();
         return { exitCode: -1, signal: "SIGTERM" };
       }
-      stdout.end(redact(response.stdout ?? "", options.secretsToRedact));
-      stderr.end(redact(response.stderr ?? "", options.secretsToRedact));
+      stdout.end(response.stdout ?? "");
+      stderr.end(response.stderr ?? "");
       return response.signal
         ? { exitCode: -1, signal: response.signal }
         : { exitCode: response.exitCode ?? 0 };
@@ -324,12 +323,12 @@ export class FakeHost implements Host {
       // Without a timeout a real hang would block forever; in a test that is a bug in the test.
       throw new Error(`FakeHost ${this.name}: command hangs and no timeoutMs was given: ${argv.join(" ")}`);
     }
-    const secrets = options.secretsToRedact;
+    // Results are data and are not redacted (as with the real hosts); errors built from them are.
     return {
       exitCode: response.signal ? -1 : (response.exitCode ?? 0),
       ...(response.signal ? { signal: response.signal } : {}),
-      stdout: redact(response.stdout ?? "", secrets),
-      stderr: redact(response.stderr ?? "", secrets),
+      stdout: response.stdout ?? "",
+      stderr: response.stderr ?? "",
     };
   }
 
