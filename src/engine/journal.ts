@@ -227,11 +227,14 @@ export function parseJournal(data: Buffer, file = JOURNAL_FILE): JournalRead {
   return { records, intactBytes: data.length, missingNewline: false };
 }
 
-/** Read the journal in a state directory without taking the writer role (for `status` and `report`). */
+/** Read the journal in a state directory without taking the writer role (for `status` and `report`); undefined when there is none. */
 export function readJournal(stateDir: string, io: JournalIo = nodeJournalIo): JournalRead | undefined {
   const file = path.join(stateDir, JOURNAL_FILE);
   const data = io.readFile(file);
-  return data === undefined ? undefined : parseJournal(data, file);
+  if (data === undefined) return undefined;
+  const read = parseJournal(data, file);
+  // Empty, or only a torn plan record: nothing has been journaled yet.
+  return read.records.length === 0 ? undefined : read;
 }
 
 function redactDeep(value: JsonValue, secrets: readonly string[]): JsonValue {
@@ -447,9 +450,19 @@ export class Journal {
   static open(o: OpenJournalOptions): Journal {
     const io = o.io ?? nodeJournalIo;
     const file = path.join(o.stateDir, JOURNAL_FILE);
-    io.mkdirp(o.stateDir);
     const data = io.readFile(file);
     const read = data === undefined ? undefined : parseJournal(data, file);
+    if ((read?.records.length ?? 0) === 0 && !o.plan) {
+      // Checked before creating anything: `rollback` or `status` in the wrong directory must leave no trace.
+      throw new UserError(
+        "JOURNAL_MISSING",
+        `There is no journal in ${o.stateDir}: nothing has run there yet.`,
+        {
+          nextSteps: ["Check the state directory (--state-dir), or start with `handover run`."],
+        },
+      );
+    }
+    io.mkdirp(o.stateDir);
     const journal = new Journal(file, read?.records ?? [], o);
     if (read?.torn) io.truncate(file, read.intactBytes);
     journal.fd = io.openAppend(file);
@@ -458,17 +471,7 @@ export class Journal {
       io.write(journal.fd, Buffer.from("\n"));
       io.datasync(journal.fd);
     }
-    if (journal.records.length === 0) {
-      if (!o.plan) {
-        journal.close();
-        throw new UserError(
-          "JOURNAL_MISSING",
-          `There is no journal in ${o.stateDir}: nothing has run there yet.`,
-          {
-            nextSteps: ["Check the state directory (--state-dir), or start with `handover run`."],
-          },
-        );
-      }
+    if (o.plan && journal.records.length === 0) {
       journal.append({ type: "plan", planHash: planHash(o.plan), plan: o.plan });
     } else if (o.plan) {
       // Compare hashes of the plans as given, not the stored copy: the stored one is redacted.
