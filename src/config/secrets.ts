@@ -30,10 +30,16 @@ export function maskValue(key: string, value: string): string {
  * value masked; any other line still gets URL passwords masked.
  */
 export function maskLine(line: string): string {
-  const m = /^(\s*[#;]*\s*)([A-Za-z_][\w.-]*)(\s*[=:]\s*)(.*?)(\s*)$/.exec(line);
+  // Python dict entries first, wherever they are: `'PASSWORD': 'x',` in horizon's DATABASES or CACHES.
+  const dictMasked = line.replace(
+    /(['"])(\w*(?:password|secret|token|key)\w*)\1(\s*:\s*)(['"])((?:(?!\4).)*)\4/gi,
+    (all, q1: string, name: string, sep: string, q2: string, value: string) =>
+      value === "" ? all : `${q1}${name}${q1}${sep}${q2}${MASK}${q2}`,
+  );
+  const m = /^(\s*[#;]*\s*)([A-Za-z_][\w.-]*)(\s*[=:]\s*)(.*?)(\s*)$/.exec(dictMasked);
   if (m) {
     const [, lead = "", key = "", sep = "", value = "", trail = ""] = m;
-    if (isSecretOption(key) && value !== "" && !/^<None>$/.test(value)) {
+    if (isSecretOption(key) && value !== "" && value !== "<None>") {
       // Keep Python quotes so the shape of the line stays readable.
       const q = /^(['"])(.*)\1(.*)$/.exec(value);
       const masked = q ? `${q[1] ?? ""}${MASK}${q[1] ?? ""}${q[3] ?? ""}` : MASK;
@@ -41,11 +47,5 @@ export function maskLine(line: string): string {
     }
     return `${lead}${key}${sep}${maskUrlPasswords(value)}${trail}`;
   }
-  // Python dict entries: `'PASSWORD': 'x',` in horizon's DATABASES or CACHES.
-  const masked = line.replace(
-    /(['"])(\w*(?:password|secret|token|key)\w*)\1(\s*:\s*)(['"])((?:(?!\4).)*)\4/gi,
-    (all, q1: string, name: string, sep: string, q2: string, value: string) =>
-      value === "" ? all : `${q1}${name}${q1}${sep}${q2}${MASK}${q2}`,
-  );
-  return maskUrlPasswords(masked);
+  return maskUrlPasswords(dictMasked);
 }
