@@ -26,7 +26,8 @@ export function parseIp(text: string): Exclude<ParsedAddress, { kind: "hostname"
     if (text.startsWith("[")) return { kind: "invalid", reason: "write an IPv6 address without [brackets]" };
     if (!ipaddr.IPv6.isValid(text)) return { kind: "invalid", reason: "not a valid IPv6 address" };
     const ip = ipaddr.IPv6.parse(text);
-    return { kind: "ip", ip, normalised: ip.toNormalizedString() };
+    // toString() is the compact RFC 5952 form: the same for every spelling of one address, and readable.
+    return { kind: "ip", ip, normalised: ip.toString() };
   }
   if (ipaddr.IPv4.isValidFourPartDecimal(text)) {
     const ip = ipaddr.IPv4.parse(text);

@@ -45,7 +45,8 @@ export interface ParseOptions {
 export function parseAnswers(text: string, file: string, options: ParseOptions = {}): ParseResult {
   const lineCounter = new LineCounter();
   // uniqueKeys off: duplicates are found below with their field path, which yaml's own error lacks.
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: false });
+  // merge: `<<: *ssh` lets operators share SSH settings between hosts, a YAML 1.1 habit worth keeping.
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: false, merge: true });
   const locate = makeLocator(doc, lineCounter);
   const make = diagnosticFactory(file, locate);
   // A syntax error is named after the field it sits in or right after (where the parser noticed it); a second

@@ -226,7 +226,7 @@ function checkIscsi(answers: Answers, uses: readonly Use[], error: Report, warni
     if (field === "new_portal" && !newAddresses.has(portal.normalised)) {
       warning(
         ["iscsi", field],
-        `${portal.normalised} is neither a moved address nor the new controller's address; volumes would point elsewhere`,
+        `${text} is neither a moved address nor the new controller's address; volumes would point elsewhere`,
       );
     }
   }
