@@ -5,7 +5,9 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { open, rename, rm, stat as fsStat, readFile as fsReadFile, unlink } from "node:fs/promises";
+import { createConnection } from "node:net";
 import { basename, dirname, join } from "node:path";
+import type { Duplex } from "node:stream";
 import { UserError, errorMessage } from "../lib/errors.js";
 import { redact } from "../lib/redact.js";
 import {
@@ -115,6 +117,22 @@ export class LocalHost implements Host {
     const { stdin, stdout, stderr } = child;
     if (!stdin || !stdout || !stderr) throw this.spawnError(argv, "no stdio pipes", options.secretsToRedact);
     return { stdin, stdout, stderr, done, kill: () => killGroup(child) };
+  }
+
+  /** A TCP stream to host:port from here (for MysqlClient, same shape as SshHost.openTunnel). */
+  async openTunnel(host: string, port: number): Promise<Duplex> {
+    const sock = createConnection({ host, port });
+    await new Promise<void>((resolve, reject) => {
+      sock.once("connect", resolve);
+      sock.once("error", (e) =>
+        reject(
+          new UserError(HostErrorCode.unreachable, `cannot connect to ${host}:${port}: ${errorMessage(e)}`, {
+            cause: e,
+          }),
+        ),
+      );
+    });
+    return sock;
   }
 
   async readFile(path: string): Promise<Buffer> {

@@ -13,6 +13,7 @@
 import { randomBytes } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { posix } from "node:path";
+import type { Duplex } from "node:stream";
 import ssh2 from "ssh2";
 import type { ClientChannel, ConnectConfig, SFTPWrapper, ServerHostKeyAlgorithm } from "ssh2";
 import { UserError, errorMessage } from "../lib/errors.js";
@@ -522,6 +523,34 @@ export class SshHost implements Host {
         this.killRemote(channel, token);
       },
     };
+  }
+
+  // ---- tunnels -----------------------------------------------------------------------------------------------
+
+  /**
+   * A TCP stream to host:port as seen from this machine (SSH direct-tcpip), e.g. its own 127.0.0.1:3306.
+   * Not a session channel, so it does not count against MaxSessions.
+   */
+  async openTunnel(host: string, port: number): Promise<Duplex> {
+    const client = await this.client();
+    return new Promise<Duplex>((resolve, reject) => {
+      client.forwardOut("127.0.0.1", 0, host, port, (err, stream) => {
+        if (err) {
+          reject(
+            new UserError(
+              HostErrorCode.unreachable,
+              `on ${this.name}: cannot open a tunnel to ${host}:${port}: ${err.message}`,
+              {
+                nextSteps: [
+                  `Check that something listens on ${host}:${port} on ${this.name} and that sshd allows TCP forwarding.`,
+                ],
+                cause: err,
+              },
+            ),
+          );
+        } else resolve(stream);
+      });
+    });
   }
 
   // ---- files -------------------------------------------------------------------------------------------------
