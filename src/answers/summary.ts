@@ -12,7 +12,13 @@ function endpoint(ssh: SshEndpoint): string {
 
 export function summariseAnswers(answers: Answers): string[] {
   const computes = answers.computes.hosts.map((h) => `${h.name} (${h.ssh.address})`);
-  if (answers.computes.discover) computes.push("plus those nova lists on the old controller");
+  if (answers.computes.discover) {
+    computes.push(
+      computes.length > 0
+        ? "plus those nova lists on the old controller"
+        : "those nova lists on the old controller",
+    );
+  }
   const lines: [string, string][] = [
     ["releases", `${answers.source_release} → ${answers.target_release}`],
     ["old", endpoint(answers.controllers.old.ssh)],

@@ -174,3 +174,15 @@ describe("error reporting", () => {
     ]);
   });
 });
+
+describe("paths", () => {
+  it("expands ~ and defaults known_hosts", async () => {
+    const { knownHostsFile, keyFile } = await import("../../../src/answers/paths.js");
+    const a = ok(
+      parseAnswers(minimal.replace("key_file: /root/.ssh/id_ed25519", "key_file: ~/.ssh/id_rsa"), "p.yaml"),
+    ).answers;
+    expect(keyFile(a.controllers.old.ssh, "/home/op")).toBe("/home/op/.ssh/id_rsa");
+    expect(knownHostsFile(a.controllers.old.ssh, "/home/op")).toBe("/root/.ssh/known_hosts");
+    expect(knownHostsFile(a.computes.hosts[0]!.ssh, "/home/op")).toBe("/home/op/.ssh/known_hosts");
+  });
+});
