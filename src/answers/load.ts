@@ -34,7 +34,16 @@ export interface LoadedAnswers {
 
 export type ParseResult =
   | { readonly ok: true; readonly loaded: LoadedAnswers }
-  | { readonly ok: false; readonly errors: readonly Diagnostic[]; readonly warnings: readonly Diagnostic[] };
+  | {
+      readonly ok: false;
+      readonly errors: readonly Diagnostic[];
+      readonly warnings: readonly Diagnostic[];
+      /**
+       * Which check failed. Address and consistency checks need a file that matches the schema, so after a
+       * "yaml" or "schema" failure there may be more to fix; callers can say so.
+       */
+      readonly stage: "yaml" | "schema" | "semantic";
+    };
 
 export interface ParseOptions {
   /** Release names oldest first; defaults to the list in releases.ts. */
@@ -60,14 +69,20 @@ export function parseAnswers(text: string, file: string, options: ParseOptions =
   });
   const warnings = doc.warnings.map((w) => yamlAt("warning", w));
   const syntax = doc.errors.map((e) => yamlAt("error", e));
-  if (syntax.length > 0) return { ok: false, errors: sortDiagnostics(syntax), warnings };
+  if (syntax.length > 0) return { ok: false, errors: sortDiagnostics(syntax), warnings, stage: "yaml" };
 
   const duplicates = duplicateKeys(doc, lineCounter, make);
-  const data: unknown = doc.toJS({ maxAliasCount: 1000 });
+  let data: unknown;
+  try {
+    data = doc.toJS(); // yaml caps alias expansion (maxAliasCount 100) against "billion laughs" files
+  } catch (e) {
+    const error = make("error", [], `YAML: ${e instanceof Error ? e.message : String(e)}`);
+    return { ok: false, errors: [error], warnings, stage: "yaml" };
+  }
   const parsed = AnswersSchema.safeParse(data);
   if (!parsed.success) {
     const errors = [...duplicates, ...zodDiagnostics(parsed.error.issues, data, make)];
-    return { ok: false, errors: dedupe(sortDiagnostics(errors)), warnings };
+    return { ok: false, errors: dedupe(sortDiagnostics(errors)), warnings, stage: "schema" };
   }
   const answers = parsed.data;
   const semantic = checkSemantics(answers, make, { releases: options.releases ?? RELEASES });
@@ -77,7 +92,9 @@ export function parseAnswers(text: string, file: string, options: ParseOptions =
     ...semantic.filter((d) => d.severity === "warning"),
     ...inlineSecretWarnings(answers, make),
   ]);
-  if (errors.length > 0) return { ok: false, errors: sortDiagnostics(errors), warnings: allWarnings };
+  if (errors.length > 0) {
+    return { ok: false, errors: sortDiagnostics(errors), warnings: allWarnings, stage: "semantic" };
+  }
   return { ok: true, loaded: { file, answers, warnings: allWarnings, locate } };
 }
 

@@ -43,6 +43,9 @@ async function validate(options: ValidateOptions, io: CliIo): Promise<number> {
   if (errors.length > 0 || !result.ok) {
     const lines = [...sortDiagnostics(errors), ...warnings].map(formatDiagnostic);
     lines.push(`${options.file}: ${plural(errors.length, "error")}, ${plural(warnings.length, "warning")}`);
+    if (!result.ok && result.stage !== "semantic") {
+      lines.push("(addresses, networks and duplicates are checked once these are fixed)");
+    }
     io.stderr(lines.join("\n"));
     return 1;
   }

@@ -186,3 +186,21 @@ describe("paths", () => {
     expect(knownHostsFile(a.computes.hosts[0]!.ssh, "/home/op")).toBe("/home/op/.ssh/known_hosts");
   });
 });
+
+describe("hostile YAML", () => {
+  it("refuses an alias bomb instead of expanding it", () => {
+    const lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"];
+    for (let i = 1; i < 12; i++)
+      lines.push(
+        `a${i}: &a${i} [${Array(10)
+          .fill(`*a${i - 1}`)
+          .join(", ")}]`,
+      );
+    const result = parseAnswers(`${lines.join("\n")}\n`, "bomb.yaml");
+    expect(result.ok).toBe(false);
+    if (!result.ok) {
+      expect(result.stage).toBe("yaml");
+      expect(result.errors.map(formatDiagnostic)[0]).toMatch(/^bomb\.yaml:1:1 \(top level\): YAML: .*alias/i);
+    }
+  });
+});

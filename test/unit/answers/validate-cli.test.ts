@@ -82,6 +82,7 @@ describe("handover validate", () => {
       'answers.yaml:9:13 controllers.old.ssh.port: expected an integer 1-65535, got "twenty-two"',
       'answers.yaml:54:3 options.colour: unknown field "colour"; expected one of: concurrency, freeze, switch, credentials',
       "answers.yaml: 2 errors, 0 warnings",
+      "(addresses, networks and duplicates are checked once these are fixed)",
     ]);
     // The schema errors hide the semantic one (compute on a moved address) until they are fixed:
     const fixed = tempAnswers(
