@@ -291,6 +291,14 @@ function checkConsistency(c: Catalog): void {
       known(`${p}.recipes.${i}.since`, r.since);
       known(`${p}.recipes.${i}.until`, r.until);
       known(`${p}.recipes.${i}.source_before`, r.source_before);
+      if (r.irreversible !== undefined && r.phase !== "finalize") {
+        // Points of no return wait for the operator's explicit finalize, after the switch.
+        badCatalog(
+          "releases.yaml",
+          `${p}.recipes.${i}`,
+          "an irreversible step belongs in the finalize phase",
+        );
+      }
       if (r.phase === "finalize" && r.irreversible === undefined && r.id !== "check-final") {
         // Finalize exists for what cannot be undone; anything else belongs earlier.
         badCatalog("releases.yaml", `${p}.recipes.${i}`, "a finalize step must say why it is irreversible");

@@ -1,0 +1,395 @@
+import { describe, expect, it } from "vitest";
+import type { Plan, PlannedStep } from "../../../src/engine/step.js";
+import { PHASES } from "../../../src/engine/step.js";
+import { UserError } from "../../../src/lib/errors.js";
+import { buildPlan } from "../../../src/plan/build.js";
+import type { Facts } from "../../../src/plan/facts.js";
+import type { PlanInput } from "../../../src/plan/input.js";
+import { STEP_KINDS, undoKindOf } from "../../../src/plan/kinds.js";
+import { labFacts, labInput } from "./fixtures/lab-facts.js";
+import { shippedCatalog } from "./helpers.js";
+
+const catalog = shippedCatalog();
+const plan = buildPlan(labInput, labFacts, catalog);
+const byId = new Map(plan.steps.map((s) => [s.id, s]));
+const step = (id: string): PlannedStep => {
+  const s = byId.get(id);
+  if (!s) throw new Error(`no step ${id} in plan: ${plan.steps.map((x) => x.id).join(" ")}`);
+  return s;
+};
+
+/** Every step `id` depends on, directly or not. */
+function ancestors(p: Plan, id: string): Set<string> {
+  const map = new Map(p.steps.map((s) => [s.id, s]));
+  const seen = new Set<string>();
+  const stack = [...(map.get(id)?.after ?? [])];
+  while (stack.length > 0) {
+    const a = stack.pop()!;
+    if (seen.has(a)) continue;
+    seen.add(a);
+    stack.push(...(map.get(a)?.after ?? []));
+  }
+  return seen;
+}
+
+function refusal(f: () => unknown): UserError {
+  try {
+    f();
+  } catch (e) {
+    if (e instanceof UserError) return e;
+    throw e;
+  }
+  throw new Error("expected a UserError");
+}
+
+describe("the lab plan (victoria on bullseye -> zed on bookworm)", () => {
+  it("has unique ids and is the same value when built twice", () => {
+    const ids = plan.steps.map((s) => s.id);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(buildPlan(labInput, labFacts, catalog)).toEqual(plan);
+  });
+
+  it("keeps step ids stable when options that do not change the work change", () => {
+    const other = buildPlan(
+      { ...labInput, options: { ...labInput.options, concurrency: 16, credentials: "new" } },
+      labFacts,
+      catalog,
+    );
+    expect(other.steps.map((s) => s.id)).toEqual(plan.steps.map((s) => s.id));
+  });
+
+  it("lists steps in phase order with every dependency earlier and in the same or an earlier phase", () => {
+    const seen = new Map<string, number>();
+    let phase = 0;
+    for (const s of plan.steps) {
+      const p = PHASES.indexOf(s.phase);
+      expect(p).toBeGreaterThanOrEqual(phase);
+      phase = p;
+      for (const a of s.after) {
+        expect(seen.has(a), `${s.id} after ${a}`).toBe(true);
+        expect(seen.get(a)!).toBeLessThanOrEqual(p);
+      }
+      seen.set(s.id, p);
+    }
+  });
+
+  it("uses only known kinds, and steps of irreversible kinds say why", () => {
+    for (const s of plan.steps) {
+      expect(Object.keys(STEP_KINDS), s.id).toContain(s.kind);
+      if (undoKindOf(s.kind) === "irreversible") expect(s.irreversible, s.id).toBeTruthy();
+    }
+  });
+
+  it("names an existing reversible covering step for every 'covered' step", () => {
+    for (const s of plan.steps.filter(
+      (x) => undoKindOf(x.kind) === "covered" && x.irreversible === undefined,
+    )) {
+      const cover = s.params.coveredBy;
+      expect(typeof cover, s.id).toBe("string");
+      expect(undoKindOf(step(cover as string).kind), `${s.id} covered by ${String(cover)}`).toBe(
+        "reversible",
+      );
+    }
+  });
+
+  it("runs nova's update_cell for cell0 and cell1 before api_db sync and db sync", () => {
+    const api = ancestors(plan, "up.nova.api-db-sync");
+    const db = ancestors(plan, "up.nova.db-sync");
+    for (const cell of ["up.nova.update-cell.cell0", "up.nova.update-cell.cell1"]) {
+      expect(api.has(cell)).toBe(true);
+      expect(db.has(cell)).toBe(true);
+    }
+    expect(db.has("up.nova.api-db-sync")).toBe(true);
+    expect(step("up.nova.update-cell.cell0").params.configOverride).toEqual({
+      "database.connection": "{db:nova_cell0}",
+      "DEFAULT.transport_url": "none:///",
+    });
+    // cell1 takes its URLs from the rewritten nova.conf, which must be in place first.
+    expect(ancestors(plan, "up.nova.update-cell.cell1").has("cfg.nova.rewrite")).toBe(true);
+  });
+
+  it("puts keystone contract in finalize, irreversible, after the switch; nothing else before finalize is irreversible", () => {
+    const contract = step("fin.keystone.contract");
+    expect(contract.phase).toBe("finalize");
+    expect(contract.irreversible).toMatch(/no longer serve the source release/);
+    expect(ancestors(plan, "fin.keystone.contract").has("switch.verify")).toBe(true);
+    expect(plan.steps.filter((s) => s.irreversible !== undefined && s.phase !== "finalize")).toEqual([]);
+    expect(
+      plan.steps.some((s) => s.phase !== "finalize" && s.commands.some((c) => c.includes("--contract"))),
+    ).toBe(false);
+  });
+
+  it("lets all database imports run concurrently: no dependencies and no resource conflicts among them", () => {
+    const imports = plan.steps.filter((s) => s.kind === "db.copy");
+    expect(imports.map((s) => s.id).sort()).toEqual(
+      ["cinder", "glance", "keystone", "neutron", "nova", "nova_api", "nova_cell0", "placement"]
+        .map((d) => `db.${d}.import`)
+        .sort(),
+    );
+    for (const a of imports) {
+      const anc = ancestors(plan, a.id);
+      for (const b of imports) {
+        if (a === b) continue;
+        expect(anc.has(b.id), `${a.id} waits for ${b.id}`).toBe(false);
+        expect(
+          a.writes.filter((w) => b.writes.includes(w) || b.reads.includes(w)),
+          `${a.id} vs ${b.id}`,
+        ).toEqual([]);
+      }
+    }
+  });
+
+  it("writes the old controller only in freeze and switch steps, and those all have an undo", () => {
+    const oldWriters = plan.steps.filter((s) => s.writes.some((w) => w.startsWith("old:")));
+    expect(oldWriters.length).toBeGreaterThan(0);
+    for (const s of oldWriters) {
+      expect(["freeze", "switch"], s.id).toContain(s.phase);
+      expect(undoKindOf(s.kind), s.id).toBe("reversible");
+      expect(s.irreversible).toBeUndefined();
+    }
+    expect(step("freeze.apis").params.units).toEqual(
+      expect.arrayContaining(["nova-api", "keystone", "glance-api", "cinder-api"]),
+    );
+    expect(step("freeze.apis").params.units).not.toContain("nova-conductor");
+  });
+
+  it("reads the old databases only, and only before or during the dumps", () => {
+    for (const s of plan.steps.filter((x) => x.reads.some((r) => r.startsWith("old:db:")))) {
+      expect(["preflight", "databases"], s.id).toContain(s.phase);
+    }
+  });
+
+  it("dumps only after the freeze and starts conductor before scheduler before API", () => {
+    for (const s of plan.steps.filter((x) => x.kind === "db.copy"))
+      expect(ancestors(plan, s.id).has("freeze.apis")).toBe(true);
+    const api = ancestors(plan, "svc.nova.start.nova-api");
+    expect(api.has("svc.nova.start.nova-conductor")).toBe(true);
+    expect(api.has("svc.nova.start.nova-scheduler")).toBe(true);
+    expect(ancestors(plan, "svc.nova.start.nova-conductor").has("svc.nova.upgrade-check")).toBe(true);
+    // nova-status needs a running placement.
+    expect(ancestors(plan, "svc.nova.upgrade-check").has("svc.placement.start.placement-api")).toBe(true);
+    expect(ancestors(plan, "svc.nova.online-data-migrations").has("svc.nova.start.nova-api")).toBe(true);
+  });
+
+  it("runs cinder's online migrations before cinder-status, which fails on what they fix", () => {
+    expect(ancestors(plan, "svc.cinder.upgrade-check").has("up.cinder.online-data-migrations")).toBe(true);
+    expect(step("up.cinder.online-data-migrations").params.repeatOnExit).toEqual([1]);
+  });
+
+  it("runs every manage command as the service user and never shows a password", () => {
+    for (const s of plan.steps.filter((x) => x.kind === "svc.manage")) {
+      const user = s.params.user as string;
+      for (const c of s.commands)
+        expect(c, s.id).toMatch(new RegExp(`^\\[new\\] su -s /bin/sh -c '.+' ${user}`));
+    }
+    for (const c of plan.steps.flatMap((s) => s.commands)) {
+      for (const m of c.matchAll(/:\/\/[^/\s:@]+:([^@\s]+)@/g)) expect(m[1], c).toBe("***");
+      expect(c).not.toMatch(/--password|\s-p\S|IDENTIFIED BY '?[^*' ]/);
+    }
+  });
+
+  it("pins compute RPC and enables the FFU workaround loudly for victoria computes under zed, and undoes it in finalize", () => {
+    const edits = step("cfg.nova.rewrite").params.edits as { section: string; key: string; value?: string }[];
+    expect(edits).toContainEqual(
+      expect.objectContaining({ section: "upgrade_levels", key: "compute", value: "auto" }),
+    );
+    expect(edits).toContainEqual(
+      expect.objectContaining({
+        section: "workarounds",
+        key: "disable_compute_service_check_for_ffu",
+        value: "True",
+      }),
+    );
+    expect(plan.warnings.join("\n")).toMatch(/compute1 \(victoria\), compute2 \(victoria\)/);
+    expect(step("fin.nova.unpin").params.requireComputesAtLeast).toBe("zed");
+  });
+
+  it("does not set the FFU workaround when the computes already run a supported release", () => {
+    const facts: Facts = {
+      ...labFacts,
+      nova: { ...labFacts.nova!, computes: labFacts.nova!.computes.map((c) => ({ ...c, release: "yoga" })) },
+    };
+    const p = buildPlan(labInput, facts, catalog);
+    const edits = p.steps.find((s) => s.id === "cfg.nova.rewrite")!.params.edits as { key: string }[];
+    expect(edits.map((e) => e.key)).toContain("compute");
+    expect(edits.map((e) => e.key)).not.toContain("disable_compute_service_check_for_ffu");
+    expect(p.warnings.join("\n")).not.toMatch(/older than zed supports/);
+  });
+
+  it("copies volumes in bulk during the freeze and once more after the old target stops, before addresses move", () => {
+    expect(step("data.cinder.volumes").params.pass).toBe("bulk");
+    const final = step("switch.cinder.volumes");
+    expect(ancestors(plan, final.id).has("switch.old.stop")).toBe(true);
+    expect(step("switch.old.stop").params.units).toContain("tgt");
+    for (const n of ["net.switch.mgmt", "net.switch.storage"])
+      expect(ancestors(plan, n).has(final.id)).toBe(true);
+  });
+
+  it("asks before switching in confirm mode, and does not when auto", () => {
+    expect(ancestors(plan, "net.switch.mgmt").has("switch.confirm")).toBe(true);
+    const auto = buildPlan(
+      { ...labInput, options: { ...labInput.options, switch: "auto" } },
+      labFacts,
+      catalog,
+    );
+    expect(auto.steps.some((s) => s.kind === "gate.confirm")).toBe(false);
+    expect(auto.steps.some((s) => s.id === "net.switch.mgmt")).toBe(true);
+  });
+
+  it("omits the switch with switch: never, and says so", () => {
+    const never = buildPlan(
+      { ...labInput, options: { ...labInput.options, switch: "never" } },
+      labFacts,
+      catalog,
+    );
+    expect(never.steps.filter((s) => s.phase === "switch")).toEqual([]);
+    expect(never.warnings.join("\n")).toMatch(/switch: never/);
+    expect(never.steps.find((s) => s.id === "fin.keystone.contract")?.after).toEqual(
+      expect.arrayContaining(["verify.inventory"]),
+    );
+  });
+
+  it("has no iSCSI rewrite when the portal moves with the address, and one after both syncs when it changes", () => {
+    expect(byId.has("data.iscsi.connection-info")).toBe(false);
+    const moved = buildPlan(
+      { ...labInput, iscsi: { oldPortal: "198.18.0.4:3260", newPortal: "198.18.0.5:3260" } },
+      labFacts,
+      catalog,
+    );
+    const rw = moved.steps.find((s) => s.id === "data.iscsi.connection-info")!;
+    const anc = ancestors(moved, rw.id);
+    expect(anc.has("up.nova.db-sync")).toBe(true);
+    expect(anc.has("up.cinder.online-data-migrations")).toBe(true);
+    const cinderEdits = moved.steps.find((s) => s.id === "cfg.cinder.rewrite")!.params.edits as {
+      key: string;
+      value?: string;
+    }[];
+    expect(cinderEdits).toContainEqual(
+      expect.objectContaining({ key: "target_ip_address", value: "198.18.0.5" }),
+    );
+  });
+
+  it("shows irreversible steps only in finalize, including the stale service clean-up", () => {
+    expect(step("fin.nova.stale-services").irreversible).toBeTruthy();
+    expect(step("fin.nova.stale-services").params.binaries).toEqual(["nova-conductor", "nova-scheduler"]);
+  });
+});
+
+describe("refusals happen in plan, not halfway", () => {
+  it("refuses an unsafe jump with the catalog's reason", () => {
+    const input: PlanInput = {
+      ...labInput,
+      sourceRelease: "liberty",
+      targetRelease: "queens",
+      services: ["glance"],
+    };
+    const facts: Facts = {
+      ...labFacts,
+      controllers: { ...labFacts.controllers, old: { ...labFacts.controllers.old, release: "liberty" } },
+    };
+    const e = refusal(() => buildPlan(input, facts, catalog));
+    expect(e.code).toBe("UNSAFE_JUMP");
+    expect(e.message).toMatch(/glance.*is_public/s);
+  });
+
+  it("refuses when discovery already found rows that break a migration", () => {
+    const facts: Facts = { ...labFacts, dataChecks: { "cinder-untyped-volumes": 2 } };
+    const e = refusal(() => buildPlan(labInput, facts, catalog));
+    expect(e.code).toBe("UNSAFE_JUMP");
+    expect(e.message).toMatch(/cinder: volumes or snapshots with a NULL volume_type_id.*2 row/);
+  });
+
+  it("plans a preflight check instead when discovery did not run a data check", () => {
+    const facts: Facts = { ...labFacts, dataChecks: {} };
+    const p = buildPlan(labInput, facts, catalog);
+    const check = p.steps.find((s) => s.id === "pre.data.cinder-untyped-volumes")!;
+    expect(check.kind).toBe("check.data");
+    expect(check.reads).toEqual(["old:db:cinder"]);
+  });
+
+  it("refuses when the old controller runs another release than the answers say", () => {
+    const e = refusal(() => buildPlan({ ...labInput, sourceRelease: "ussuri" }, labFacts, catalog));
+    expect(e.code).toBe("PLAN_RELEASE_MISMATCH");
+  });
+
+  it("refuses when the new controller lacks disk for the databases", () => {
+    const facts: Facts = {
+      ...labFacts,
+      controllers: {
+        ...labFacts.controllers,
+        new: {
+          ...labFacts.controllers.new,
+          disk: [{ path: "/var/lib/mysql", freeBytes: 1024, totalBytes: 4096 }],
+        },
+      },
+    };
+    expect(refusal(() => buildPlan(labInput, facts, catalog)).code).toBe("PLAN_DISK");
+  });
+
+  it("refuses services the old controller does not run", () => {
+    const facts: Facts = {
+      ...labFacts,
+      controllers: { ...labFacts.controllers, old: { ...labFacts.controllers.old, services: ["keystone"] } },
+    };
+    expect(refusal(() => buildPlan(labInput, facts, catalog)).message).toMatch(/does not run: glance/);
+  });
+});
+
+describe("other shapes", () => {
+  it("copies placement out of nova_api before nova's api_db sync when the source predates Stein", () => {
+    const dbs = labFacts.controllers.old.databases.filter((d) => d.name !== "placement");
+    const facts: Facts = {
+      ...labFacts,
+      controllers: {
+        ...labFacts.controllers,
+        old: {
+          ...labFacts.controllers.old,
+          release: "rocky",
+          services: ["keystone", "glance", "nova", "neutron", "cinder", "horizon"],
+          databases: dbs,
+        },
+      },
+    };
+    const p = buildPlan({ ...labInput, sourceRelease: "rocky", targetRelease: "stein" }, facts, catalog);
+    const ids = p.steps.map((s) => s.id);
+    expect(ids).not.toContain("db.placement.import");
+    expect(ids).toContain("prov.db.placement");
+    expect(ancestors(p, "up.nova.api-db-sync").has("up.placement.from-nova-api")).toBe(true);
+    expect(ancestors(p, "up.placement.db-sync").has("up.placement.stamp")).toBe(true);
+    expect(ancestors(p, "up.placement.from-nova-api").has("db.nova_api.import")).toBe(true);
+  });
+
+  it("starts a unit shared by services once, after every sharer is ready (Ubuntu apache2)", () => {
+    const facts: Facts = {
+      ...labFacts,
+      controllers: {
+        ...labFacts.controllers,
+        new: { ...labFacts.controllers.new, os: { id: "ubuntu", versionId: "22.04", codename: "jammy" } },
+      },
+    };
+    const p = buildPlan(labInput, facts, catalog);
+    const apacheStarts = p.steps.filter(
+      (s) => s.kind === "svc.start" && s.params.units && (s.params.units as string[]).includes("apache2"),
+    );
+    expect(apacheStarts.map((s) => s.id)).toEqual(["svc.keystone.start.apache2"]);
+    const anc = ancestors(p, "svc.keystone.start.apache2");
+    expect(anc.has("cfg.horizon.rewrite")).toBe(true);
+    expect(anc.has("up.placement.db-sync")).toBe(true);
+  });
+
+  it("uses RDO names and systemctl on a RHEL-family new controller", () => {
+    const facts: Facts = {
+      ...labFacts,
+      controllers: {
+        ...labFacts.controllers,
+        new: { ...labFacts.controllers.new, os: { id: "centos", versionId: "9", codename: "" } },
+      },
+    };
+    const p = buildPlan(labInput, facts, catalog);
+    expect(p.steps.find((s) => s.id === "prov.packages")!.commands[0]).toMatch(
+      /^\[new\] dnf install -y .*openstack-nova-api/,
+    );
+    expect(p.steps.some((s) => s.id === "svc.nova.start.openstack-nova-conductor")).toBe(true);
+    expect(p.steps.some((s) => s.kind === "pkg.prevent-start")).toBe(false);
+  });
+});
