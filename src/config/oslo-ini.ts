@@ -9,7 +9,8 @@
  * The parsing rules follow oslo_config/iniparser.py, so that what `getValues` returns is what the service reads:
  * - a line is blank when it is empty after removing trailing whitespace; a blank line ends a multi-line value;
  * - a line starting with a space or tab continues the previous assignment (it is an error without one);
- * - `[name]` starts a section; a section may appear several times and oslo merges the occurrences;
+ * - `[name]` starts a section (the name is not stripped); a section may appear several times and oslo merges
+ *   the occurrences;
  * - `#` or `;` at the start of a line is a comment; there are no inline comments (`a = b # c` has value `b # c`);
  * - the key ends at the first `=` or `:`, whichever comes first; key and value are stripped; a value that starts
  *   and ends with the same quote character loses one pair of quotes;
@@ -165,7 +166,8 @@ function parseLines(lines: IniLine[]): IniDocument {
     }
     flush();
     if (r.startsWith("[")) {
-      const name = r.endsWith("]") ? r.slice(1, -1).trim() : "";
+      // Not stripped: oslo takes `[ x ]` as the group " x ", which no option belongs to.
+      const name = r.endsWith("]") && r.length > 2 ? r.slice(1, -1) : "";
       if (name === "") {
         kinds.push("invalid");
         problems.push({

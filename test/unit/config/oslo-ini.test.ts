@@ -55,6 +55,13 @@ describe("parseIni reads what oslo.config reads", () => {
     expect(getValues(d, "default", "d")).toEqual([]);
   });
 
+  it("does not strip section names, as oslo does not", () => {
+    const d = parseIni("[ database ]\nconnection = a\n[ ]\nk = v\n");
+    expect(getValues(d, "database", "connection")).toEqual([]);
+    expect(getValues(d, " database ", "connection")).toEqual(["a"]);
+    expect(getValues(d, " ", "k")).toEqual(["v"]);
+  });
+
   it("keeps keys before any section out of every section, and reports them", () => {
     const d = parseIni("orphan = 1\n[DEFAULT]\nx = 2\n");
     expect(getValues(d, "DEFAULT", "orphan")).toEqual([]);
