@@ -51,3 +51,15 @@ export function stepsConflict(
 ): boolean {
   return anyOverlap(a.writes, b.writes) || anyOverlap(a.writes, b.reads) || anyOverlap(a.reads, b.writes);
 }
+
+/**
+ * True when `later` overwrites something `earlier` wrote or read. The earlier step's verify then describes a state
+ * that no longer exists on purpose (an import verified by row counts, then a schema upgrade; a value read, then
+ * rewritten), so it must not be re-verified once the later step is done.
+ */
+export function supersedes(
+  later: Pick<PlannedStep, "writes">,
+  earlier: Pick<PlannedStep, "reads" | "writes">,
+): boolean {
+  return anyOverlap(later.writes, earlier.writes) || anyOverlap(later.writes, earlier.reads);
+}

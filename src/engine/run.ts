@@ -9,7 +9,11 @@
  * (validate-plan.ts), so the earliest incomplete step can always start once the running ones finish: no deadlock.
  *
  * Resume, per step, from the journal:
- * - done: verify; ok → skipped; not ok → run again.
+ * - done, and a LATER step that is also done overwrites what it wrote or read: verified, but skipped either way.
+ *   Its verify may check a state that later steps replaced on purpose (row counts of an import after the schema
+ *   upgrade), and redoing it would undo their work; a failing verify is journaled as a warning for the report.
+ *   The later step's own verify decides whether IT is redone.
+ * - done otherwise: verify; ok → skipped; not ok → run again.
  * - started but not done (interrupted, failed, or caught mid-undo): verify; ok → recorded done with its last
  *   checkpoint as undo data; not ok → run again (run is idempotent; it gets the earlier undo data to merge with).
  * - never started, or undone by a rollback: run.
@@ -22,7 +26,7 @@ import type { Host } from "../hosts/host.js";
 import { BugError, UserError, errorMessage } from "../lib/errors.js";
 import { buildContext, type ContextDeps } from "./context.js";
 import { planHash, type Journal, type StepState } from "./journal.js";
-import { stepsConflict } from "./resources.js";
+import { stepsConflict, supersedes } from "./resources.js";
 import type {
   EngineEvent,
   JsonObject,
@@ -125,6 +129,24 @@ export async function runPlan(o: RunPlanOptions): Promise<RunSummary> {
 
   async function executeStep(step: PlannedStep, st: StepState): Promise<Outcome> {
     const impl = registry.get(step.kind)!;
+    if (st.status === "done") {
+      const later = supersededBy(step);
+      if (later) {
+        let v: VerifyResult;
+        try {
+          v = await verify(impl, step);
+        } catch (e) {
+          v = { ok: false, detail: `verify could not run: ${errorMessage(e)}` };
+        }
+        const reason = v.ok
+          ? `already done (verified: ${v.detail})`
+          : `already done; not redone although verify fails (${v.detail}), because ${later.id}, done after it, changed what it wrote or read`;
+        if (!v.ok) journal.append({ type: "note", stepId: step.id, level: "warn", message: reason });
+        journal.append({ type: "step-skip", stepId: step.id, reason });
+        emit({ type: "step-skip", stepId: step.id, at: at(), reason });
+        return "skipped";
+      }
+    }
     if (st.status !== "pending" && st.status !== "undone") {
       let v: VerifyResult;
       try {
@@ -188,6 +210,14 @@ export async function runPlan(o: RunPlanOptions): Promise<RunSummary> {
     journal.append({ type: "step-done", stepId: step.id, undoData, verify: v.detail });
     emit({ type: "step-done", stepId: step.id, at: at() });
     return "ran";
+  }
+
+  /** The first later step, done before this run began, that overwrites what this one wrote or read. */
+  function supersededBy(step: PlannedStep): PlannedStep | undefined {
+    const pos = plan.steps.indexOf(step);
+    return plan.steps
+      .slice(pos + 1)
+      .find((later) => state.byId.get(later.id)?.status === "done" && supersedes(later, step));
   }
 
   function canStart(step: PlannedStep, index: number): boolean {
