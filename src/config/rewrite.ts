@@ -8,6 +8,7 @@
  *   configs name endpoints in many places (`[vnc] novncproxy_base_url`, `[neutron] auth_url`, `[glance]
  *   api_servers`, `[oslo_messaging_notifications] transport_url`), and a URL naming the old controller is wrong
  *   on the new one wherever it is.
+ * - OVSDB connection strings (`[ovn] ovn_nb_connection = tcp:10.0.0.1:6641`) have their own syntax, handled too.
  * - Host lists without a scheme (`memcached_servers`, legacy `rabbit_hosts`, pre-Queens `api_servers`) are
  *   rewritten for options whose name says they hold hosts.
  * - A bare value is replaced when the option's name says it is an address (`my_ip`, `*_listen`, `*_host`,
@@ -31,8 +32,10 @@ import {
 import {
   canonicalHost,
   hostMap,
+  isOvsdbConnection,
   isUrl,
   rewriteBareHost,
+  rewriteOvsdbConnections,
   rewriteHostList,
   rewriteUrl,
   type HostMap,
@@ -138,6 +141,7 @@ function rewriteLine(
   creds: UrlCredentials | undefined,
 ): UrlRewrite {
   if (isUrl(value.trim())) return rewriteUrlValue(value, map, creds);
+  if (isOvsdbConnection(value)) return rewriteOvsdbConnections(value, map);
   if (HOST_LIST_KEY.test(key)) return rewriteHostList(value, map);
   if (IDENTITY_KEYS.has(key)) return { value, hosts: [], credentialsChanged: false };
   if (ADDRESS_KEY.test(key) || isIpLiteral(value)) return rewriteBareHost(value, map);

@@ -244,3 +244,31 @@ export function maskUrlPasswords(value: string): string {
   }
   return lead + out.replace(URL_PASSWORD, "$1***@");
 }
+
+const OVSDB_ENTRY = /^(\s*)(tcp|ssl):(\[[^\]]*\]|[^:,\s]+)(:\d*)?(\s*)$/;
+
+/** True for OVSDB connection strings (`tcp:10.0.0.1:6641`, `ssl:[fd00::1]:6642`, comma-separated). */
+export function isOvsdbConnection(value: string): boolean {
+  return value.trim() !== "" && value.split(",").every((p) => OVSDB_ENTRY.test(p));
+}
+
+/**
+ * Replaces hosts in OVSDB connection strings, neutron's `[ovn] ovn_nb_connection` / `ovn_sb_connection` and
+ * `[ovs] ovsdb_connection`: `proto:host:port`, IPv6 hosts in brackets, several entries comma-separated.
+ */
+export function rewriteOvsdbConnections(value: string, map: HostMap): UrlRewrite {
+  const hosts: { from: string; to: string }[] = [];
+  const out = value
+    .split(",")
+    .map((part) => {
+      const m = OVSDB_ENTRY.exec(part);
+      if (!m) return part;
+      const [, lead = "", proto = "", hostText = "", port = "", trail = ""] = m;
+      const to = mapped(hostText, map, true);
+      if (to === undefined || to === hostText) return part;
+      hosts.push({ from: hostText, to });
+      return `${lead}${proto}:${to}${port}${trail}`;
+    })
+    .join(",");
+  return { value: out, hosts, credentialsChanged: false };
+}

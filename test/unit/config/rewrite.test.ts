@@ -215,3 +215,27 @@ describe("rewriteConfig edge cases", () => {
     ]);
   });
 });
+
+describe("rewriteConfig on neutron's configs", () => {
+  it("moves OVN northbound/southbound connections, metadata host and the tunnel address", () => {
+    const text = [
+      "[ovn]",
+      "ovn_nb_connection = tcp:198.51.100.10:6641,ssl:[2001:db8::10]:6641",
+      "ovn_sb_connection = tcp:198.51.100.99:6642",
+      "[ovs]",
+      "ovsdb_connection = tcp:127.0.0.1:6640",
+      "local_ip = 198.18.0.10",
+      "[DEFAULT]",
+      "nova_metadata_host = ctl-old",
+      "",
+    ].join("\n");
+    const r = rewriteConfig(text, { hosts });
+    const d = parseIni(r.text);
+    expect(getValue(d, "ovn", "ovn_nb_connection")).toBe("tcp:198.51.100.20:6641,ssl:[2001:db8::20]:6641");
+    expect(getValue(d, "ovn", "ovn_sb_connection")).toBe("tcp:198.51.100.99:6642");
+    expect(getValue(d, "ovs", "ovsdb_connection")).toBe("tcp:127.0.0.1:6640");
+    expect(getValue(d, "ovs", "local_ip")).toBe("198.18.0.20");
+    expect(getValue(d, "DEFAULT", "nova_metadata_host")).toBe("ctl-new");
+    expect(r.changes).toHaveLength(3);
+  });
+});
