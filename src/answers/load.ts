@@ -18,7 +18,7 @@ import {
   type Locate,
 } from "./diagnostics.js";
 import { AnswersSchema, type Answers } from "./schema.js";
-import { checkSemantics } from "./semantic.js";
+import { checkSemantics, viewOfAnswers, viewOfRaw } from "./semantic.js";
 import { inlineSecretWarnings } from "./secrets.js";
 import { RELEASES } from "./releases.js";
 import { keyText, makeLocator, pathAtOffset } from "./yaml-locate.js";
@@ -39,8 +39,8 @@ export type ParseResult =
       readonly errors: readonly Diagnostic[];
       readonly warnings: readonly Diagnostic[];
       /**
-       * Which check failed. Address and consistency checks need a file that matches the schema, so after a
-       * "yaml" or "schema" failure there may be more to fix; callers can say so.
+       * Which check failed. After "yaml" nothing else ran; after "schema" the cross-field checks ran only on
+       * the parts that are valid on their own, so fixing those parts may reveal more; callers can say so.
        */
       readonly stage: "yaml" | "schema" | "semantic";
     };
@@ -79,13 +79,21 @@ export function parseAnswers(text: string, file: string, options: ParseOptions =
     const error = make("error", [], `YAML: ${e instanceof Error ? e.message : String(e)}`);
     return { ok: false, errors: [error], warnings, stage: "yaml" };
   }
+  const releases = options.releases ?? RELEASES;
   const parsed = AnswersSchema.safeParse(data);
   if (!parsed.success) {
-    const errors = [...duplicates, ...zodDiagnostics(parsed.error.issues, data, make)];
-    return { ok: false, errors: dedupe(sortDiagnostics(errors)), warnings, stage: "schema" };
+    // The cross-field checks still run on the parts that are valid on their own, so one run shows all.
+    const semantic = checkSemantics(viewOfRaw(data), make, { releases });
+    const errors = [
+      ...duplicates,
+      ...zodDiagnostics(parsed.error.issues, data, make),
+      ...semantic.filter((d) => d.severity === "error"),
+    ];
+    const allWarnings = sortDiagnostics([...warnings, ...semantic.filter((d) => d.severity === "warning")]);
+    return { ok: false, errors: dedupe(sortDiagnostics(errors)), warnings: allWarnings, stage: "schema" };
   }
   const answers = parsed.data;
-  const semantic = checkSemantics(answers, make, { releases: options.releases ?? RELEASES });
+  const semantic = checkSemantics(viewOfAnswers(answers), make, { releases });
   const errors = [...duplicates, ...semantic.filter((d) => d.severity === "error")];
   const allWarnings = sortDiagnostics([
     ...warnings,

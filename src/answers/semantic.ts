@@ -1,11 +1,22 @@
 /**
- * Checks that need the whole (schema-valid) answer file: address syntax, CIDR membership, addresses used twice,
- * which address may be reached when, release order, duplicates in lists. Pure: returns diagnostics, touches
- * nothing. Each rule says WHY in its message, since the operator has to decide what the right value is.
+ * Checks across fields: address syntax, CIDR membership, addresses used twice, which address may be reached
+ * when, release order, duplicates in lists. Pure: returns diagnostics, touches nothing. Each rule says WHY in
+ * its message, since the operator has to decide what the right value is.
+ *
+ * They run on a SemanticView: the parts of the file that are individually valid. So a file with a schema error
+ * (a bad port) still gets its address checks in the same run, and a part that is invalid is simply not checked.
  */
+import { z } from "zod";
 import { inCidr, parseAddress, parseCidr, parseIp, parsePortal, type Ip } from "./addresses.js";
 import { formatPath, type Diagnostic, type FieldPath } from "./diagnostics.js";
-import type { Answers, SshDefaults, SshEndpoint } from "./schema.js";
+import {
+  AnswersSchema,
+  SshDefaultsSchema,
+  SshEndpointSchema,
+  type Answers,
+  type SshDefaults,
+  type SshEndpoint,
+} from "./schema.js";
 
 type Make = (
   severity: Diagnostic["severity"],
@@ -26,39 +37,118 @@ interface Use {
   readonly key: string;
 }
 
-export function checkSemantics(answers: Answers, make: Make, options: SemanticOptions): Diagnostic[] {
+/** The individually valid parts of an answer file that the cross-field checks look at; holes are undefined. */
+export interface SemanticView {
+  readonly source_release?: string | undefined;
+  readonly target_release?: string | undefined;
+  readonly oldSsh?: SshEndpoint | undefined;
+  readonly newSsh?: SshEndpoint | undefined;
+  readonly staging?: string | undefined;
+  readonly computeHosts: readonly {
+    readonly name?: string | undefined;
+    readonly ssh?: SshEndpoint | undefined;
+  }[];
+  readonly sshDefaults?: SshDefaults | undefined;
+  readonly services: readonly (string | undefined)[];
+  readonly networks: readonly {
+    readonly name?: string | undefined;
+    readonly cidr?: string | undefined;
+    readonly address?: string | undefined;
+  }[];
+  readonly iscsi?:
+    { readonly old_portal?: string | undefined; readonly new_portal?: string | undefined } | undefined;
+  readonly packagesSource?: string | undefined;
+}
+
+export function viewOfAnswers(a: Answers): SemanticView {
+  return {
+    source_release: a.source_release,
+    target_release: a.target_release,
+    oldSsh: a.controllers.old.ssh,
+    newSsh: a.controllers.new.ssh,
+    staging: a.controllers.new.staging_address,
+    computeHosts: a.computes.hosts,
+    sshDefaults: a.computes.ssh_defaults,
+    services: a.services,
+    networks: a.networks,
+    iscsi: a.iscsi,
+    packagesSource: a.packages.source,
+  };
+}
+
+/** The view of a file that failed the schema: each part parsed on its own, invalid parts left out. */
+export function viewOfRaw(data: unknown): SemanticView {
+  const at = (...path: (string | number)[]): unknown => {
+    let v: unknown = data;
+    for (const p of path)
+      v = v !== null && typeof v === "object" ? (v as Record<string, unknown>)[p] : undefined;
+    return v;
+  };
+  const as = <T>(schema: z.ZodType<T>, value: unknown): T | undefined => {
+    const r = schema.safeParse(value);
+    return r.success ? r.data : undefined;
+  };
+  const str = (value: unknown) => as(z.string().min(1), value);
+  const list = (value: unknown): unknown[] => (Array.isArray(value) ? value : []);
+  const release = AnswersSchema.shape.source_release;
+  const iscsi = at("iscsi");
+  return {
+    source_release: as(release, at("source_release")),
+    target_release: as(release, at("target_release")),
+    oldSsh: as(SshEndpointSchema, at("controllers", "old", "ssh")),
+    newSsh: as(SshEndpointSchema, at("controllers", "new", "ssh")),
+    staging: str(at("controllers", "new", "staging_address")),
+    computeHosts: list(at("computes", "hosts")).map((_, i) => ({
+      name: str(at("computes", "hosts", i, "name")),
+      ssh: as(SshEndpointSchema, at("computes", "hosts", i, "ssh")),
+    })),
+    sshDefaults: as(SshDefaultsSchema, at("computes", "ssh_defaults")),
+    services: list(at("services")).map((s) => str(s)),
+    networks: list(at("networks")).map((_, i) => ({
+      name: str(at("networks", i, "name")),
+      cidr: str(at("networks", i, "cidr")),
+      address: str(at("networks", i, "address")),
+    })),
+    iscsi:
+      iscsi !== null && typeof iscsi === "object"
+        ? { old_portal: str(at("iscsi", "old_portal")), new_portal: str(at("iscsi", "new_portal")) }
+        : undefined,
+    packagesSource: str(at("packages", "source")),
+  };
+}
+
+export function checkSemantics(view: SemanticView, make: Make, options: SemanticOptions): Diagnostic[] {
   const out: Diagnostic[] = [];
   const error = (path: FieldPath, message: string) => out.push(make("error", path, message));
   const warning = (path: FieldPath, message: string) => out.push(make("warning", path, message));
   const uses: Use[] = [];
 
-  checkReleases(answers, options.releases, error);
+  checkReleases(view, options.releases, error);
 
   // SSH endpoints: address syntax, and root or sudo.
-  const endpoints: [FieldPath, SshEndpoint, Use["role"]][] = [
-    [["controllers", "old", "ssh"], answers.controllers.old.ssh, "old-ssh"],
-    [["controllers", "new", "ssh"], answers.controllers.new.ssh, "new-ssh"],
-    ...answers.computes.hosts.map((h, i): [FieldPath, SshEndpoint, Use["role"]] => [
+  const endpoints: [FieldPath, SshEndpoint | undefined, Use["role"]][] = [
+    [["controllers", "old", "ssh"], view.oldSsh, "old-ssh"],
+    [["controllers", "new", "ssh"], view.newSsh, "new-ssh"],
+    ...view.computeHosts.map((h, i): [FieldPath, SshEndpoint | undefined, Use["role"]] => [
       ["computes", "hosts", i, "ssh"],
       h.ssh,
       "compute",
     ]),
   ];
   for (const [path, ssh, role] of endpoints) {
+    if (ssh === undefined) continue;
     const parsed = parseAddress(ssh.address);
     if (parsed.kind === "invalid") error([...path, "address"], `${parsed.reason}, got "${ssh.address}"`);
     else if (parsed.kind === "ip") uses.push({ path: [...path, "address"], role, key: parsed.normalised });
     checkSshSettings(path, ssh, error, warning);
   }
-  if (answers.computes.ssh_defaults) {
-    checkSshSettings(["computes", "ssh_defaults"], answers.computes.ssh_defaults, error, warning);
-  }
+  if (view.sshDefaults) checkSshSettings(["computes", "ssh_defaults"], view.sshDefaults, error, warning);
 
-  const staging = parseIp(answers.controllers.new.staging_address);
-  if (staging.kind === "ip") {
+  const staging = view.staging === undefined ? undefined : parseIp(view.staging);
+  if (staging?.kind === "ip") {
     uses.push({ path: ["controllers", "new", "staging_address"], role: "staging", key: staging.normalised });
-  } else {
-    const text = answers.controllers.new.staging_address;
+  } else if (staging !== undefined) {
+    const text = view.staging ?? "";
     const why =
       parseAddress(text).kind === "hostname"
         ? "expected an IP address, not a hostname: the staging address is configured on an interface"
@@ -66,37 +156,37 @@ export function checkSemantics(answers: Answers, make: Make, options: SemanticOp
     error(["controllers", "new", "staging_address"], `${why}, got "${text}"`);
   }
 
-  checkNetworks(answers, error, warning, uses);
-  checkAddressUses(uses, answers, error);
-  checkIscsi(answers, uses, error, warning);
+  checkNetworks(view, error, warning, uses);
+  checkAddressUses(uses, view, error);
+  checkIscsi(view, uses, error, warning);
   checkUnique(
-    answers.services.map((s) => s as string),
+    view.services,
     (i) => ["services", i],
     (name) => `service "${name}" is listed twice`,
     error,
   );
   checkUnique(
-    answers.computes.hosts.map((h) => h.name.toLowerCase()),
+    view.computeHosts.map((h) => h.name?.toLowerCase()),
     (i) => ["computes", "hosts", i, "name"],
     (name) => `compute host "${name}" is listed twice`,
     error,
   );
-  checkPackages(answers, error);
+  checkPackages(view, error);
   return out;
 }
 
 type Report = (path: FieldPath, message: string) => void;
 
-function checkReleases(answers: Answers, releases: readonly string[], error: Report): void {
-  const from = releases.indexOf(answers.source_release);
-  const to = releases.indexOf(answers.target_release);
-  if (from < 0)
-    error(["source_release"], `release "${answers.source_release}" is not in the release catalog`);
-  if (to < 0) error(["target_release"], `release "${answers.target_release}" is not in the release catalog`);
-  if (from >= 0 && to >= 0 && to <= from) {
+function checkReleases(view: SemanticView, releases: readonly string[], error: Report): void {
+  const { source_release: source, target_release: target } = view;
+  const from = source === undefined ? undefined : releases.indexOf(source);
+  const to = target === undefined ? undefined : releases.indexOf(target);
+  if (from === -1) error(["source_release"], `release "${source}" is not in the release catalog`);
+  if (to === -1) error(["target_release"], `release "${target}" is not in the release catalog`);
+  if (from !== undefined && to !== undefined && from >= 0 && to >= 0 && to <= from) {
     error(
       ["target_release"],
-      `expected a release newer than source_release "${answers.source_release}", got "${answers.target_release}" (handover upgrades; it does not downgrade)`,
+      `expected a release newer than source_release "${source}", got "${target}" (handover upgrades; it does not downgrade)`,
     );
   }
 }
@@ -118,20 +208,21 @@ function checkSshSettings(
   }
 }
 
-function checkNetworks(answers: Answers, error: Report, warning: Report, uses: Use[]): void {
+function checkNetworks(view: SemanticView, error: Report, warning: Report, uses: Use[]): void {
   checkUnique(
-    answers.networks.map((n) => n.name),
+    view.networks.map((n) => n.name),
     (i) => ["networks", i, "name"],
     (name) => `network "${name}" is listed twice`,
     error,
   );
-  answers.networks.forEach((net, i) => {
+  view.networks.forEach((net, i) => {
     const base: FieldPath = ["networks", i];
-    const cidr = parseCidr(net.cidr);
-    if (cidr.kind === "invalid") error([...base, "cidr"], `${cidr.reason}, got "${net.cidr}"`);
-    else if (cidr.hostBitsSet) {
+    const cidr = net.cidr === undefined ? undefined : parseCidr(net.cidr);
+    if (cidr?.kind === "invalid") error([...base, "cidr"], `${cidr.reason}, got "${net.cidr}"`);
+    else if (cidr?.hostBitsSet) {
       warning([...base, "cidr"], `"${net.cidr}" has host bits set; read as the network ${cidr.canonical}`);
     }
+    if (net.address === undefined) return;
     const ip = parseIp(net.address);
     if (ip.kind !== "ip") {
       error(
@@ -141,7 +232,7 @@ function checkNetworks(answers: Answers, error: Report, warning: Report, uses: U
       return;
     }
     uses.push({ path: [...base, "address"], role: "moved", key: ip.normalised });
-    if (cidr.kind !== "cidr") return;
+    if (cidr?.kind !== "cidr") return;
     if (!inCidr(ip.ip, cidr)) {
       error(
         [...base, "address"],
@@ -176,7 +267,7 @@ const ROLE_WHY: Record<Exclude<Use["role"], "moved">, string> = {
   compute: "it belongs to the controller, not to a compute host",
 };
 
-function checkAddressUses(uses: readonly Use[], answers: Answers, error: Report): void {
+function checkAddressUses(uses: readonly Use[], view: SemanticView, error: Report): void {
   const groups = new Map<string, Use[]>();
   for (const use of uses) groups.set(use.key, [...(groups.get(use.key) ?? []), use]);
   for (const [address, group] of groups) {
@@ -184,7 +275,7 @@ function checkAddressUses(uses: readonly Use[], answers: Answers, error: Report)
     const others = group.filter((u) => u.role !== "moved");
     const movedBy = moved[0];
     if (movedBy !== undefined) {
-      const network = answers.networks[movedBy.path[1] as number]?.name ?? "?";
+      const network = view.networks[movedBy.path[1] as number]?.name ?? "?";
       for (const use of others) {
         if (use.role === "moved") continue;
         error(
@@ -211,13 +302,14 @@ function checkAddressUses(uses: readonly Use[], answers: Answers, error: Report)
   }
 }
 
-function checkIscsi(answers: Answers, uses: readonly Use[], error: Report, warning: Report): void {
-  if (answers.iscsi === undefined) return;
+function checkIscsi(view: SemanticView, uses: readonly Use[], error: Report, warning: Report): void {
+  if (view.iscsi === undefined) return;
   const newAddresses = new Set(
     uses.filter((u) => u.role === "moved" || u.role === "staging" || u.role === "new-ssh").map((u) => u.key),
   );
   for (const field of ["old_portal", "new_portal"] as const) {
-    const text = answers.iscsi[field];
+    const text = view.iscsi[field];
+    if (text === undefined) continue;
     const portal = parsePortal(text);
     if (portal.kind === "invalid") {
       error(["iscsi", field], `${portal.reason}, got "${text}"`);
@@ -233,21 +325,23 @@ function checkIscsi(answers: Answers, uses: readonly Use[], error: Report, warni
 }
 
 function checkUnique(
-  values: readonly string[],
+  values: readonly (string | undefined)[],
   pathOf: (index: number) => FieldPath,
   what: (value: string) => string,
   error: Report,
 ): void {
   const first = new Map<string, number>();
   values.forEach((value, i) => {
+    if (value === undefined) return;
     const earlier = first.get(value);
     if (earlier === undefined) first.set(value, i);
     else error(pathOf(i), `${what(value)} (also at ${formatPath(pathOf(earlier))})`);
   });
 }
 
-function checkPackages(answers: Answers, error: Report): void {
-  const lines = answers.packages.source
+function checkPackages(view: SemanticView, error: Report): void {
+  if (view.packagesSource === undefined) return;
+  const lines = view.packagesSource
     .split("\n")
     .map((l) => l.trim())
     .filter((l) => l !== "" && !l.startsWith("#"));

@@ -44,7 +44,7 @@ async function validate(options: ValidateOptions, io: CliIo): Promise<number> {
     const lines = [...sortDiagnostics(errors), ...warnings].map(formatDiagnostic);
     lines.push(`${options.file}: ${plural(errors.length, "error")}, ${plural(warnings.length, "warning")}`);
     if (!result.ok && result.stage !== "semantic") {
-      lines.push("(addresses, networks and duplicates are checked once these are fixed)");
+      lines.push("(checks that need an invalid field run once it is fixed)");
     }
     io.stderr(lines.join("\n"));
     return 1;

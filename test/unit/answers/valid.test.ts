@@ -204,3 +204,31 @@ describe("hostile YAML", () => {
     }
   });
 });
+
+describe("schema and cross-field errors together", () => {
+  it("checks the valid parts of a file that has schema errors", () => {
+    const text = minimal
+      .replace("  concurrency: 4", "  concurrency: many")
+      .replace("staging_address: 198.51.100.5", "staging_address: 198.51.100.4")
+      .replace("target_release: zed", "target_release: train");
+    const result = parseAnswers(text, "both.yaml");
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.stage).toBe("schema");
+    expect(result.errors.map((d) => `${d.line} ${d.path}`)).toEqual([
+      "4 target_release",
+      "24 controllers.new.staging_address",
+      "52 options.concurrency",
+    ]);
+  });
+
+  it("does not check a part that is itself invalid", () => {
+    // The compute's ssh has a bad port, so its (moved) address is not judged until the port is fixed.
+    const text = minimal.replace(
+      "        address: 198.51.100.10\n",
+      "        address: 198.51.100.4\n        port: -1\n",
+    );
+    const result = parseAnswers(text, "part.yaml");
+    expect(result.ok ? [] : result.errors.map((d) => d.path)).toEqual(["computes.hosts[0].ssh.port"]);
+  });
+});

@@ -80,21 +80,11 @@ describe("handover validate", () => {
     expect(io.out).toEqual([]);
     expect(io.err.join("\n").split("\n")).toEqual([
       'answers.yaml:9:13 controllers.old.ssh.port: expected an integer 1-65535, got "twenty-two"',
+      'answers.yaml:30:18 computes.hosts[0].ssh.address: 198.51.100.4 is a moved address (network "mgmt", networks[0].address): it belongs to the controller, not to a compute host',
       'answers.yaml:54:3 options.colour: unknown field "colour"; expected one of: concurrency, freeze, switch, credentials',
-      "answers.yaml: 2 errors, 0 warnings",
-      "(addresses, networks and duplicates are checked once these are fixed)",
+      "answers.yaml: 3 errors, 0 warnings",
+      "(checks that need an invalid field run once it is fixed)",
     ]);
-    // The schema errors hide the semantic one (compute on a moved address) until they are fixed:
-    const fixed = tempAnswers(
-      readFileSync(join(dir, "answers.yaml"), "utf8")
-        .replace("twenty-two", "22")
-        .replace("  colour: blue\n", ""),
-    );
-    const io2 = recordingIo({}, fixed);
-    expect(await runCli(["validate", "-f", "answers.yaml"], io2)).toBe(1);
-    expect(io2.err.join("\n")).toContain(
-      "answers.yaml:30:18 computes.hosts[0].ssh.address: 198.51.100.4 is a moved address",
-    );
   });
 
   it("says so when the file does not exist", async () => {
