@@ -42,6 +42,16 @@ import { Semaphore } from "./semaphore.js";
 
 export type HostKeyPolicy = "strict" | "accept-new";
 
+export interface HostKeyInfo {
+  readonly type: string;
+  /** SHA256:... as ssh-keygen -l prints it. */
+  readonly fingerprint: string;
+  readonly knownHostsFile: string;
+  /** The known_hosts line that matched; undefined when accept-new just added the key. */
+  readonly line: number | undefined;
+  readonly acceptedNew: boolean;
+}
+
 export interface SshHostConfig {
   readonly name: string;
   readonly address: string;
@@ -100,6 +110,8 @@ export class SshHost implements Host {
   private readonly killSlots: Semaphore;
   private connecting: Promise<Ssh2Client> | undefined;
   private sftpSession: Promise<SFTPWrapper> | undefined;
+  /** The host key of the current connection, once verified (for `handover check` to show). */
+  hostKey: HostKeyInfo | undefined;
   /** Host-wide secrets (the key passphrase) redacted from everything, plus per-call ones. */
   private readonly hostSecrets: string[];
 
@@ -206,10 +218,17 @@ export class SshHost implements Host {
       hostVerifier: (key: Buffer, verify: (ok: boolean) => void) => {
         offered = key;
         verdict = verifyHostKey(entries, lookupName, key);
-        if (verdict.kind === "match") return verify(true);
+        const info = { type: keyTypeOfBlob(key), fingerprint: fingerprintSha256(key), knownHostsFile };
+        if (verdict.kind === "match") {
+          this.hostKey = { ...info, line: verdict.entry.line, acceptedNew: false };
+          return verify(true);
+        }
         if (verdict.kind === "unknown" && policy === "accept-new") {
           appendKnownHost(knownHostsFile, lookupName, key).then(
-            () => verify(true),
+            () => {
+              this.hostKey = { ...info, line: undefined, acceptedNew: true };
+              verify(true);
+            },
             (e: unknown) => {
               appendError = e;
               verify(false);

@@ -1,3 +1,4 @@
 // One import per command module; each calls addCommand() when loaded.
 import "./schema.js";
 import "./validate.js";
+import "./check.js";
