@@ -18,7 +18,7 @@ function walkObjects(node: unknown, visit: (o: JsonObject, path: string) => void
 }
 
 describe("JSON Schema of the answer file", () => {
-  // To regenerate: npm run -s handover -- schema > templates/answers.schema.json && npx prettier --write $_
+  // To regenerate: npm run -s handover -- schema > templates/answers.schema.json && npx prettier --write templates/answers.schema.json
   // (compared as JSON, so prettier's layout does not matter).
   it("templates/answers.schema.json is up to date with the zod schema", () => {
     expect(JSON.parse(readFileSync(committed, "utf8"))).toEqual(answersJsonSchema());
