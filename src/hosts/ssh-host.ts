@@ -71,6 +71,11 @@ export interface SshHostConfig {
   readonly connectTimeoutMs?: number;
   /** SSH keepalive interval (default 15 s; 3 unanswered = connection dead). */
   readonly keepaliveIntervalMs?: number;
+  /**
+   * How files are read and written: "sftp", or "command" (cat, stat, mktemp + mv through the same sudo as
+   * commands). Default: "command" when sudo is in use (SFTP would run as the unprivileged user), else "sftp".
+   */
+  readonly fileTransport?: "sftp" | "command";
   /** Concurrent session channels (default 8, under OpenSSH's MaxSessions 10). */
   readonly maxSessions?: number;
 }
@@ -106,6 +111,8 @@ export class SshHost implements Host {
   readonly user: string;
   private readonly cfg: SshHostConfig;
   private readonly useSudo: boolean;
+  /** Files through SFTP, or through commands (cat/stat/mktemp+mv) when SFTP would run as the wrong user. */
+  private readonly filesByCommand: boolean;
   private readonly sessions: Semaphore;
   private readonly killSlots: Semaphore;
   private connecting: Promise<Ssh2Client> | undefined;
@@ -122,6 +129,7 @@ export class SshHost implements Host {
     this.port = cfg.port ?? 22;
     this.user = cfg.user ?? "root";
     this.useSudo = Boolean(cfg.sudo) && this.user !== "root";
+    this.filesByCommand = (cfg.fileTransport ?? (this.useSudo ? "command" : "sftp")) === "command";
     this.sessions = new Semaphore(cfg.maxSessions ?? 8);
     // Kill channels have a slot of their own: they must run even when every session slot holds a hung command.
     this.killSlots = new Semaphore(1);
@@ -615,7 +623,7 @@ export class SshHost implements Host {
   }
 
   async readFile(path: string): Promise<Buffer> {
-    if (this.useSudo) {
+    if (this.filesByCommand) {
       const r = await this.execRaw(["sh", "-c", 'test -e "$1" || exit 3; exec cat -- "$1"', "sh", path], {});
       if (r.exitCode === 3) throw fileNotFoundError(this.name, path);
       if (r.exitCode !== 0) throw this.fileError("read", path, r.stderr.toString("utf8").trim());
@@ -635,7 +643,7 @@ export class SshHost implements Host {
   }
 
   async stat(path: string): Promise<FileStat | undefined> {
-    if (this.useSudo) {
+    if (this.filesByCommand) {
       const r = await this.execRaw(
         ["sh", "-c", 'test -e "$1" || exit 3; exec stat -L -c "%f %u %g %s" -- "$1"', "sh", path],
         {},
@@ -673,7 +681,7 @@ export class SshHost implements Host {
 
   async writeFileAtomic(path: string, data: string | Buffer, options: WriteFileOptions = {}): Promise<void> {
     const buf = Buffer.isBuffer(data) ? data : Buffer.from(data, "utf8");
-    if (this.useSudo) return this.writeFileAtomicSudo(path, buf, options);
+    if (this.filesByCommand) return this.writeFileAtomicByCommand(path, buf, options);
     const existing = await this.stat(path);
     if (existing?.isDirectory) throw this.fileError("write", path, "it is a directory");
     const mode = options.mode ?? existing?.mode ?? 0o644;
@@ -711,7 +719,11 @@ export class SshHost implements Host {
     }
   }
 
-  private async writeFileAtomicSudo(path: string, data: Buffer, options: WriteFileOptions): Promise<void> {
+  private async writeFileAtomicByCommand(
+    path: string,
+    data: Buffer,
+    options: WriteFileOptions,
+  ): Promise<void> {
     // Same steps as the SFTP path, as root through sudo; the content travels on stdin, never in an argv.
     const script = [
       "set -e",
@@ -744,7 +756,7 @@ export class SshHost implements Host {
   }
 
   async removeFile(path: string): Promise<void> {
-    if (this.useSudo) {
+    if (this.filesByCommand) {
       const r = await this.execRaw(["rm", "-f", "--", path], {});
       if (r.exitCode !== 0) throw this.fileError("remove", path, r.stderr.toString("utf8").trim());
       return;

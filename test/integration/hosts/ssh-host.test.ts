@@ -176,43 +176,46 @@ describe.skipIf(skip !== undefined)("SshHost against a real sshd on loopback", (
     expect(results.map((r) => r.stdout.trim())).toEqual(Array.from({ length: 30 }, (_, i) => String(i)));
   });
 
-  it("writeFileAtomic keeps owner and mode, leaves no temp file, and readFile/stat/removeFile work", async () => {
-    const dir = join(sshd.dir, "etc");
-    await host.run(["mkdir", "-p", dir]);
-    const file = join(dir, "nova.conf");
-    writeFileSync(file, "old\n", { mode: 0o640 });
-    chownSync(file, 1234, 2345);
-    const content = Buffer.concat([Buffer.from("[database]\nconnection = x\n"), randomBytes(600 * 1024)]);
-    await host.writeFileAtomic(file, content);
-    const st = statSync(file);
-    expect({ uid: st.uid, gid: st.gid, mode: st.mode & 0o7777 }).toEqual({
-      uid: 1234,
-      gid: 2345,
-      mode: 0o640,
-    });
-    expect(readFileSync(file).equals(content)).toBe(true);
-    expect(readdirSync(dir)).toEqual(["nova.conf"]);
-    expect(await host.stat(file)).toEqual({
-      mode: 0o640,
-      uid: 1234,
-      gid: 2345,
-      size: content.length,
-      isDirectory: false,
-    });
-    expect((await host.readFile(file)).equals(content)).toBe(true);
+  for (const transport of ["sftp", "command"] as const) {
+    it(`writeFileAtomic keeps owner and mode, leaves no temp file, and readFile/stat/removeFile work (${transport})`, async () => {
+      const host = mk({ fileTransport: transport });
+      const dir = join(sshd.dir, `etc-${transport}`);
+      await host.run(["mkdir", "-p", dir]);
+      const file = join(dir, "nova.conf");
+      writeFileSync(file, "old\n", { mode: 0o640 });
+      chownSync(file, 1234, 2345);
+      const content = Buffer.concat([Buffer.from("[database]\nconnection = x\n"), randomBytes(600 * 1024)]);
+      await host.writeFileAtomic(file, content);
+      const st = statSync(file);
+      expect({ uid: st.uid, gid: st.gid, mode: st.mode & 0o7777 }).toEqual({
+        uid: 1234,
+        gid: 2345,
+        mode: 0o640,
+      });
+      expect(readFileSync(file).equals(content)).toBe(true);
+      expect(readdirSync(dir)).toEqual(["nova.conf"]);
+      expect(await host.stat(file)).toEqual({
+        mode: 0o640,
+        uid: 1234,
+        gid: 2345,
+        size: content.length,
+        isDirectory: false,
+      });
+      expect((await host.readFile(file)).equals(content)).toBe(true);
 
-    // A new file gets the requested mode.
-    const fresh = join(dir, "new.conf");
-    await host.writeFileAtomic(fresh, "x", { mode: 0o600 });
-    expect(statSync(fresh).mode & 0o7777).toBe(0o600);
+      // A new file gets the requested mode.
+      const fresh = join(dir, "new.conf");
+      await host.writeFileAtomic(fresh, "x", { mode: 0o600 });
+      expect(statSync(fresh).mode & 0o7777).toBe(0o600);
 
-    expect(await host.stat(join(dir, "missing"))).toBeUndefined();
-    expect((await failure(host.readFile(join(dir, "missing")))).code).toBe("HOST_FILE_NOT_FOUND");
-    await host.removeFile(fresh);
-    await host.removeFile(fresh); // missing is fine
-    expect(existsSync(fresh)).toBe(false);
-    expect((await host.stat(dir))?.isDirectory).toBe(true);
-  });
+      expect(await host.stat(join(dir, "missing"))).toBeUndefined();
+      expect((await failure(host.readFile(join(dir, "missing")))).code).toBe("HOST_FILE_NOT_FOUND");
+      await host.removeFile(fresh);
+      await host.removeFile(fresh); // missing is fine
+      expect(existsSync(fresh)).toBe(false);
+      expect((await host.stat(dir))?.isDirectory).toBe(true);
+    });
+  }
 
   it("refuses a CHANGED host key, showing fingerprint, file, line and how to fix", async () => {
     const other = genKey(sshd.dir, "other_host_key");
