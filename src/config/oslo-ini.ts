@@ -89,11 +89,23 @@ function splitLines(text: string): IniLine[] {
   return lines;
 }
 
+/**
+ * Python's notion of whitespace for str.strip(): JavaScript's trim() differs (it strips U+FEFF, Python does not;
+ * Python strips U+001C..U+001F and U+0085, JavaScript does not). oslo strips with Python's.
+ */
+const PY_WS =
+  "[\\t\\n\\x0b\\x0c\\r\\x1c-\\x1f \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]";
+const PY_LEADING_WS = new RegExp(`^${PY_WS}+`);
+const PY_TRAILING_WS = new RegExp(`${PY_WS}+$`);
+const pyRstrip = (s: string): string => s.replace(PY_TRAILING_WS, "");
+const pyLstrip = (s: string): string => s.replace(PY_LEADING_WS, "");
+const pyStrip = (s: string): string => pyLstrip(pyRstrip(s));
+
 const QUOTES = ['"', "'"];
 
 /** What oslo does to the text after the separator: strip, then drop one pair of matching quotes. */
 function unquote(raw: string): string {
-  const v = raw.trim();
+  const v = pyStrip(raw);
   if (v.length > 0 && QUOTES.includes(v[0] ?? "") && v[0] === v[v.length - 1]) return v.slice(1, -1);
   return v;
 }
@@ -145,9 +157,9 @@ function parseLines(lines: IniLine[]): IniDocument {
   };
 
   lines.forEach((line, i) => {
-    // A UTF-8 byte order mark belongs to the bytes, not to the first line's meaning.
-    const text = i === 0 ? line.text.replace(/^\uFEFF/, "") : line.text;
-    const r = text.trimEnd();
+    // No special case for a UTF-8 byte order mark: oslo reads files as plain utf-8, so "\uFEFF[DEFAULT]" is a
+    // broken line to it, and reporting it here is the honest answer.
+    const r = pyRstrip(line.text);
     if (r === "") {
       flush();
       kinds.push("blank");
@@ -155,7 +167,7 @@ function parseLines(lines: IniLine[]): IniDocument {
     }
     if (r.startsWith(" ") || r.startsWith("\t")) {
       if (open) {
-        open.parts.push(r.trimStart());
+        open.parts.push(pyLstrip(r));
         open.last = i;
         kinds.push("continuation");
       } else {
@@ -188,7 +200,7 @@ function parseLines(lines: IniLine[]): IniDocument {
       return;
     }
     const sep = separatorIndex(r);
-    const key = sep < 0 ? "" : r.slice(0, sep).trim();
+    const key = sep < 0 ? "" : pyStrip(r.slice(0, sep));
     if (key === "") {
       kinds.push("invalid");
       problems.push({
@@ -263,22 +275,23 @@ const DEFAULT_STYLE: AssignStyle = { before: " ", sep: "=", after: " " };
 function styleOf(line: string): AssignStyle {
   const sep = separatorIndex(line);
   if (sep < 0) return DEFAULT_STYLE;
-  const before = /\s*$/.exec(line.slice(0, sep))?.[0] ?? "";
+  const head = line.slice(0, sep);
+  const before = head.slice(pyRstrip(head).length);
   const rest = line.slice(sep + 1);
-  let after = /^\s*/.exec(rest)?.[0] ?? "";
+  let after = rest.slice(0, rest.length - pyLstrip(rest).length);
   // `key =` with an empty value says nothing about the space after `=`: mirror the space before it.
   if (after === rest) after = before;
   return { before, sep: line[sep] ?? "=", after };
 }
 
 function assertKey(key: string): void {
-  if (key === "" || key !== key.trim() || /[=:\r\n]/.test(key) || /^[[#;]/.test(key)) {
+  if (key === "" || key !== pyStrip(key) || /[=:\r\n]/.test(key) || /^[[#;]/.test(key)) {
     throw new BugError(`not a valid oslo.config option name: ${JSON.stringify(key)}`);
   }
 }
 
 function assertSection(section: string): void {
-  if (section === "" || section !== section.trim() || /[\r\n]/.test(section) || !/^[^\]]/.test(section)) {
+  if (section === "" || section !== pyStrip(section) || /[\r\n]/.test(section) || !/^[^\]]/.test(section)) {
     throw new BugError(`not a valid oslo.config section name: ${JSON.stringify(section)}`);
   }
 }
@@ -292,13 +305,13 @@ function assignmentLines(key: string, value: string, style: AssignStyle): string
   if (value.includes("\r")) throw new BugError(`value for ${key} contains a carriage return`);
   const [firstPart = "", ...rest] = value.split("\n");
   for (const part of rest) {
-    if (part === "" || part !== part.trim()) {
+    if (part === "" || part !== pyStrip(part)) {
       throw new BugError(`value for ${key} has a line oslo.config cannot read back (empty or indented)`);
     }
   }
   let first = firstPart;
   const needsQuotes =
-    first !== first.trim() ||
+    first !== pyStrip(first) ||
     (first.length > 0 && QUOTES.includes(first[0] ?? "") && first[0] === first[first.length - 1]);
   if (needsQuotes) {
     if (rest.length > 0) throw new BugError(`value for ${key} needs quotes and has several lines`);
@@ -391,7 +404,7 @@ function insertionFor(
   const commented = commentedDefault(doc, section, key);
   // An indented line right after the comment would become a continuation of the new assignment.
   const next = commented === undefined ? undefined : doc.lines[commented + 1]?.text;
-  const nextIsIndented = next !== undefined && next.trim() !== "" && /^[ \t]/.test(next);
+  const nextIsIndented = next !== undefined && pyRstrip(next) !== "" && /^[ \t]/.test(next);
   if (commented !== undefined && !nextIsIndented) {
     const c = doc.lines[commented]?.text.replace(/^[#;]+\s*/, "") ?? "";
     return { from: commented + 1, to: commented + 1, texts: texts(styleOf(c)) };

@@ -21,8 +21,9 @@ const KEYS = ["connection", "transport_url", "k", "auth_url", "enabled_filters"]
 const text = (chars: string, maxLength = 20): fc.Arbitrary<string> =>
   fc.string({ unit: fc.constantFrom(...chars.split("")), maxLength });
 
-// Values deliberately full of the characters that break naive INI handling.
-const ODD = "abcXYZ019 =;#:'\"%@/?&,[]\t.-_";
+// Values deliberately full of the characters that break naive INI handling (including whitespace on which
+// Python and JavaScript disagree: U+001C and U+0085 are Python whitespace, U+FEFF is only JavaScript's).
+const ODD = "abcXYZ019 =;#:'\"%@/?&,[]\t.-_\x1c\x85\xa0\uFEFF";
 const valueArb = fc.oneof(
   text(ODD),
   fc.constantFrom(

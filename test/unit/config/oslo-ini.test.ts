@@ -68,6 +68,21 @@ describe("parseIni reads what oslo.config reads", () => {
     expect(d.problems).toHaveLength(1);
   });
 
+  it("strips whitespace as Python does, not as JavaScript does", () => {
+    const d = parseIni("[a]\nk = v\x1c\nm = \uFEFFv\n");
+    expect(getValue(d, "a", "k")).toBe("v");
+    expect(getValue(d, "a", "m")).toBe("\uFEFFv");
+    for (const v of ["v\x1c", "\x85v", "\uFEFF"]) {
+      expect(getValue(parseIni(serializeIni(setOption(parseIni(""), "a", "k", v))), "a", "k")).toBe(v);
+    }
+  });
+
+  it("reports a byte order mark, which oslo reads as part of the first line", () => {
+    const d = parseIni("\uFEFF[DEFAULT]\nk = v\n");
+    expect(d.problems.map((p) => p.line)).toEqual([0, 1]);
+    expect(getValues(d, "DEFAULT", "k")).toEqual([]);
+  });
+
   it("sees no active connection in Debian's packaged keystone.conf", () => {
     const d = parseIni(fixture("keystone-debian.conf"));
     expect(getValues(d, "database", "connection")).toEqual([]);
