@@ -406,14 +406,20 @@ export function buildPlan(input: PlanInput, facts: Facts, catalog: Catalog): Pla
       }),
     );
   }
-  if (rabbit) {
+  // The AMQP credentials come from whichever chosen service's config carries a transport_url.
+  const amqpSource = services.find((s) =>
+    configRewritesFor(catalog, s, target).some((r) => r.op === "transport-url"),
+  );
+  if (rabbit && amqpSource) {
+    const spec = catalog.services[amqpSource];
+    const conf = `${spec.config_dir}/${spec.config_files[0] ?? ""}`;
     list.add({
       id: "prov.amqp",
       kind: "amqp.user",
       title: "Create the AMQP user and vhost the old transport_url uses",
       phase: "provision",
       hosts: ["new"],
-      reads: ["old:file:/etc/nova"],
+      reads: [`old:file:${spec.config_dir}`],
       writes: ["new:amqp:users"],
       commands: [
         "[new] rabbitmqctl add_user <user> *** ; rabbitmqctl set_permissions -p <vhost> <user> '.*' '.*' '.*'",
@@ -421,8 +427,8 @@ export function buildPlan(input: PlanInput, facts: Facts, catalog: Catalog): Pla
       after: [rabbit],
       params: {
         credentials: input.options.credentials,
-        fromConfig: "/etc/nova/nova.conf",
-        secretFile: credentialFile("nova"),
+        fromConfig: conf,
+        secretFile: `${input.stateDir}/secrets/amqp`,
       },
     });
   }
@@ -539,44 +545,55 @@ export function buildPlan(input: PlanInput, facts: Facts, catalog: Catalog): Pla
     const spec = catalog.services[s];
     const files = configFilesFor(catalog, neu.os.id, s);
     const owner = distroService(catalog, neu.os.id, s).owner ?? { user: spec.user, group: spec.group };
-    const copy = list.add({
-      id: `cfg.${s}.copy`,
-      kind: "config.copy",
-      title: `Copy ${spec.config_dir} from the old controller (new package files the old lacks are kept)`,
-      phase: "configs",
-      hosts: ["old", "new"],
-      reads: [`old:file:${spec.config_dir}`],
-      writes: [`new:file:${spec.config_dir}`],
-      commands: [
-        `[new] rsync -a --backup --suffix=.handover-orig root@${input.oldAddress}:${spec.config_dir}/ ${spec.config_dir}/`,
-        `[new] chown -R ${owner.user}:${owner.group} ${spec.config_dir}`,
-      ],
-      after: [stopped.get(s) ?? install],
-      params: { dir: spec.config_dir, owner: owner.user, group: owner.group, keepNewOnly: true },
-    });
-    if (s === "horizon") {
-      const role = pickRole(facts.keystoneRoles, ["member", "_member_", "Member"]);
+    // Services whose config is a program rather than oslo INI (horizon) are edited in place instead of replaced.
+    const copy = spec.copy_config
+      ? list.add({
+          id: `cfg.${s}.copy`,
+          kind: "config.copy",
+          title: `Copy ${spec.config_dir} from the old controller (new package files the old lacks are kept)`,
+          phase: "configs",
+          hosts: ["old", "new"],
+          reads: [`old:file:${spec.config_dir}`],
+          writes: [`new:file:${spec.config_dir}`],
+          commands: [
+            `[new] rsync -a --backup --suffix=.handover-orig root@${input.oldAddress}:${spec.config_dir}/ ${spec.config_dir}/`,
+            `[new] chown -R ${owner.user}:${owner.group} ${spec.config_dir}`,
+          ],
+          after: [stopped.get(s) ?? install],
+          params: { dir: spec.config_dir, owner: owner.user, group: owner.group, keepNewOnly: true },
+        })
+      : (stopped.get(s) ?? install);
+    if (!spec.copy_config) {
+      const file = `${spec.config_dir}/${files[0] ?? "local_settings"}`;
+      const oldFile = `${spec.config_dir}/${configFilesFor(catalog, old.os.id, s)[0] ?? "local_settings"}`;
+      const carry = spec.settings_rewrites.filter((r) => r.op === "carry-over").map((r) => r.key);
+      const roleRule = spec.settings_rewrites.find((r) => r.op === "existing-role");
+      const role = roleRule ? pickRole(facts.keystoneRoles, roleRule.prefer ?? []) : undefined;
+      if (roleRule && !role) {
+        warnings.push(
+          `${s}: none of ${(roleRule.prefer ?? []).join(", ")} is a keystone role; ${roleRule.key} is left as the package sets it.`,
+        );
+      }
       rewritten.set(
         s,
         list.add({
-          id: "cfg.horizon.rewrite",
+          id: `cfg.${s}.rewrite`,
           kind: "config.horizon",
-          title: "Horizon local_settings: OPENSTACK_HOST and the default role",
+          title: `Edit the new ${files[0] ?? "local_settings"}: carry over ${carry.join(", ")}${role ? `; default role "${role}"` : ""}`,
           phase: "configs",
-          hosts: ["new"],
+          hosts: ["old", "new"],
+          reads: [`old:file:${spec.config_dir}`],
           writes: [`new:file:${spec.config_dir}`],
           commands: [
-            `[new] set OPENSTACK_HOST in ${spec.config_dir}/${files[0] ?? "local_settings"} (kept: the address moves)`,
-            ...(role
-              ? [
-                  `[new] set OPENSTACK_KEYSTONE_DEFAULT_ROLE = "${role}" in ${spec.config_dir}/${files[0] ?? "local_settings"}`,
-                ]
-              : []),
+            ...carry.map((k) => `[new] ${file}: ${k} = <value from old ${oldFile}>`),
+            ...(role && roleRule ? [`[new] ${file}: ${roleRule.key} = "${role}"`] : []),
           ],
           after: [copy],
           params: {
-            file: `${spec.config_dir}/${files[0] ?? "local_settings"}`,
-            ...(role ? { defaultRole: role } : {}),
+            file,
+            oldFile,
+            carryOver: carry,
+            ...(role && roleRule ? { set: { [roleRule.key]: role } } : {}),
           },
         }),
       );
@@ -750,7 +767,11 @@ export function buildPlan(input: PlanInput, facts: Facts, catalog: Catalog): Pla
           ];
         }
         if (cells.length > 0) prev = last;
-        else warnings.push("nova: no cell mappings found in nova_api; update_cell is skipped.");
+        if (cells.filter((c) => c.uuid !== CELL0_UUID).length > 1) {
+          warnings.push(
+            "nova: more than one cell besides cell0; every cell mapping is pointed at this controller's nova database. Cells whose databases live elsewhere are not supported.",
+          );
+        } else warnings.push("nova: no cell mappings found in nova_api; update_cell is skipped.");
         continue;
       }
       // nova's API sync may drop placement's old tables from nova_api: copy them out first.

@@ -118,8 +118,16 @@ const serviceSchema = z.strictObject({
     .strictObject({ argv, since: releaseName, needs_running: z.array(serviceName).default([]) })
     .optional(),
   config_rewrites: z.array(configRewriteSchema).default([]),
+  /** false: the new package's config is edited in place (settings_rewrites) instead of replaced by the old one. */
+  copy_config: z.boolean().default(true),
   settings_rewrites: z
-    .array(z.strictObject({ key: z.string(), op: z.string(), prefer: z.array(z.string()).optional() }))
+    .array(
+      z.strictObject({
+        key: z.string().regex(/^[A-Z_]+$/),
+        op: z.enum(["carry-over", "existing-role"]),
+        prefer: z.array(z.string()).optional(),
+      }),
+    )
     .default([]),
   images_dir: z.string().optional(),
   min_source: z.array(minSourceSchema).default([]),

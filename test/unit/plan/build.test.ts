@@ -268,6 +268,24 @@ describe("the lab plan (victoria on bullseye -> zed on bookworm)", () => {
     );
   });
 
+  it("edits horizon's new local_settings instead of copying the old release's file", () => {
+    expect(byId.has("cfg.horizon.copy")).toBe(false);
+    const h = step("cfg.horizon.rewrite");
+    expect(h.kind).toBe("config.horizon");
+    expect(h.params.carryOver).toContain("OPENSTACK_HOST");
+    expect(h.params.set).toEqual({ OPENSTACK_KEYSTONE_DEFAULT_ROLE: "member" });
+    const noMember = buildPlan(labInput, { ...labFacts, keystoneRoles: ["admin", "_member_"] }, catalog);
+    expect(noMember.steps.find((s) => s.id === "cfg.horizon.rewrite")!.params.set).toEqual({
+      OPENSTACK_KEYSTONE_DEFAULT_ROLE: "_member_",
+    });
+  });
+
+  it("copies keystone's whole config dir (fernet and credential keys included) before rewriting it", () => {
+    expect(step("cfg.keystone.copy").reads).toEqual(["old:file:/etc/keystone"]);
+    expect(step("cfg.keystone.rewrite").after).toContain("cfg.keystone.copy");
+    expect(ancestors(plan, "up.keystone.expand").has("cfg.keystone.rewrite")).toBe(true);
+  });
+
   it("shows irreversible steps only in finalize, including the stale service clean-up", () => {
     expect(step("fin.nova.stale-services").irreversible).toBeTruthy();
     expect(step("fin.nova.stale-services").params.binaries).toEqual(["nova-conductor", "nova-scheduler"]);
