@@ -281,8 +281,15 @@ export interface JournalState {
   readonly finalized: boolean;
   readonly finalizedAt?: string;
   readonly lastSeq: number;
-  readonly lastRun?: { readonly startedAt: string; readonly endedAt?: string; readonly outcome?: string };
+  /** `startSeq` orders runs and rollbacks (timestamps can tie). */
+  readonly lastRun?: {
+    readonly startSeq: number;
+    readonly startedAt: string;
+    readonly endedAt?: string;
+    readonly outcome?: string;
+  };
   readonly lastRollback?: {
+    readonly startSeq: number;
     readonly startedAt: string;
     readonly endedAt?: string;
     readonly complete?: boolean;
@@ -296,8 +303,8 @@ export function deriveState(records: readonly JournalRecord[]): JournalState {
   let plan: Plan = first.plan;
   let hash = first.planHash;
   let finalizedAt: string | undefined;
-  let lastRun: { startedAt: string; endedAt?: string; outcome?: string } | undefined;
-  let lastRollback: { startedAt: string; endedAt?: string; complete?: boolean } | undefined;
+  let lastRun: { startSeq: number; startedAt: string; endedAt?: string; outcome?: string } | undefined;
+  let lastRollback: { startSeq: number; startedAt: string; endedAt?: string; complete?: boolean } | undefined;
   const get = (id: string, rec: JournalRecord): StepState => {
     const s = byId.get(id);
     if (!s)
@@ -365,7 +372,7 @@ export function deriveState(records: readonly JournalRecord[]): JournalState {
         break;
       }
       case "run-start":
-        lastRun = { startedAt: rec.at };
+        lastRun = { startSeq: rec.seq, startedAt: rec.at };
         break;
       case "run-end":
         if (lastRun) {
@@ -374,7 +381,7 @@ export function deriveState(records: readonly JournalRecord[]): JournalState {
         }
         break;
       case "rollback-start":
-        lastRollback = { startedAt: rec.at };
+        lastRollback = { startSeq: rec.seq, startedAt: rec.at };
         break;
       case "rollback-end":
         if (lastRollback) {

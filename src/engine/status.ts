@@ -37,8 +37,8 @@ export interface StatusSummary {
   readonly irreversibleDone: string[];
   readonly finalized: boolean;
   readonly finalizedAt?: string;
-  readonly lastRun?: { startedAt: string; endedAt?: string; outcome?: string };
-  readonly lastRollback?: { startedAt: string; endedAt?: string; complete?: boolean };
+  readonly lastRun?: { startSeq: number; startedAt: string; endedAt?: string; outcome?: string };
+  readonly lastRollback?: { startSeq: number; startedAt: string; endedAt?: string; complete?: boolean };
   readonly lastEvents: StatusEvent[];
   /** A live process holding the state dir's lock. */
   readonly lockedBy?: LockInfo;
@@ -91,7 +91,7 @@ export function summarizeJournal(records: readonly JournalRecord[], o: Summarize
   const live = o.lockedBy !== undefined;
   const rolledBackLast =
     st.lastRollback !== undefined &&
-    (st.lastRun === undefined || st.lastRollback.startedAt >= st.lastRun.startedAt);
+    (st.lastRun === undefined || st.lastRollback.startSeq > st.lastRun.startSeq);
 
   let state: OverallState;
   if (st.finalized) state = "finalized";

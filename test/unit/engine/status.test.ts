@@ -1,0 +1,125 @@
+import * as fs from "node:fs";
+import { afterEach, describe, expect, it } from "vitest";
+import { Journal, finalizeJournal, readJournal } from "../../../src/engine/journal.js";
+import { rollbackJournal } from "../../../src/engine/rollback.js";
+import { runPlan } from "../../../src/engine/run.js";
+import { formatStatus, summarizeJournal } from "../../../src/engine/status.js";
+import {
+  Harness,
+  hostsFor,
+  initialWorld,
+  tempStateDir,
+  worldPlan,
+  type Faults,
+  type World,
+} from "./harness.js";
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+});
+function newDir(): string {
+  const d = tempStateDir();
+  dirs.push(d);
+  return d;
+}
+
+async function runOnce(dir: string, world: World, faults: Faults = {}): Promise<void> {
+  const plan = worldPlan();
+  const h = new Harness(world, faults);
+  const journal = Journal.open({ stateDir: dir, plan });
+  try {
+    await runPlan({ plan, registry: h.registry(), hosts: hostsFor(plan), journal, concurrency: 1 });
+  } catch {
+    // the summary is what we look at
+  } finally {
+    journal.close();
+  }
+}
+
+const summary = (dir: string, o: Parameters<typeof summarizeJournal>[1] = {}) =>
+  summarizeJournal(readJournal(dir)!.records, o);
+
+describe("status summary", () => {
+  it("before anything ran", () => {
+    const dir = newDir();
+    Journal.open({ stateDir: dir, plan: worldPlan() }).close();
+    const s = summary(dir);
+    expect(s).toMatchObject({
+      state: "not-started",
+      totalSteps: 8,
+      sourceRelease: "victoria",
+      targetRelease: "zed",
+    });
+    expect(s.counts.pending).toBe(8);
+    expect(s.lastEvents).toEqual([]);
+  });
+
+  it("after a failure: counts, the failed step with its message, last events; JSON round-trips", async () => {
+    const dir = newDir();
+    await runOnce(dir, initialWorld(), {
+      throwAt: { stepId: "s4", mutation: 1, message: "no space left on device" },
+    });
+    const s = summary(dir, { lastEvents: 3 });
+    expect(s.state).toBe("failed");
+    expect(s.counts).toMatchObject({ done: 3, failed: 1, pending: 4 });
+    expect(s.failed).toEqual([{ stepId: "s4", title: "step s4", message: "no space left on device" }]);
+    expect(s.lastEvents.map((e) => e.type)).toEqual(["step-checkpoint", "step-failed", "run-end"]);
+    expect(JSON.parse(JSON.stringify(s))).toEqual(s);
+    const text = formatStatus(s);
+    expect(text).toContain("Migration victoria → zed: failed");
+    expect(text).toContain("Steps: 3/8 done, 1 failed, 4 pending");
+    expect(text).toContain("Failed: s4 (step s4): no space left on device");
+  });
+
+  it("a step journaled running is in progress while the lock is held, interrupted otherwise", () => {
+    const dir = newDir();
+    const j = Journal.open({ stateDir: dir, plan: worldPlan() });
+    j.append({ type: "run-start", concurrency: 1, resume: false });
+    j.append({ type: "step-start", stepId: "s1", attempt: 1 });
+    j.close();
+    const live = summary(dir, {
+      lockedBy: { pid: 1234, hostname: "adm", startedAt: "2026-11-22T01:00:00.000Z", command: "run" },
+    });
+    expect(live.state).toBe("running");
+    expect(formatStatus(live)).toContain("In progress: handover run pid 1234 on adm");
+    expect(formatStatus(live)).toContain("Running: s1 (step s1)");
+    const dead = summary(dir);
+    expect(dead.state).toBe("interrupted");
+    expect(formatStatus(dead)).toContain("Interrupted: s1 (step s1)");
+  });
+
+  it("completed, then rolled back, then finalized after a new run", async () => {
+    const dir = newDir();
+    const world = initialWorld();
+    await runOnce(dir, world);
+    expect(summary(dir).state).toBe("completed");
+
+    const h = new Harness(world);
+    const j = Journal.open({ stateDir: dir });
+    await rollbackJournal({ registry: h.registry(), hosts: hostsFor(worldPlan()), journal: j });
+    j.close();
+    const rb = summary(dir);
+    expect(rb.state).toBe("rolled-back");
+    expect(rb.counts.undone).toBe(8);
+
+    await runOnce(dir, world);
+    expect(summary(dir).state).toBe("completed");
+    const j2 = Journal.open({ stateDir: dir });
+    finalizeJournal(j2);
+    j2.close();
+    const fin = summary(dir);
+    expect(fin.state).toBe("finalized");
+    expect(formatStatus(fin)).toContain("rollback is no longer possible");
+  });
+
+  it("reports a torn last line", () => {
+    const dir = newDir();
+    Journal.open({ stateDir: dir, plan: worldPlan() }).close();
+    fs.appendFileSync(`${dir}/journal.jsonl`, '{"seq":2,"at');
+    const read = readJournal(dir)!;
+    const s = summarizeJournal(read.records, { ...(read.torn ? { torn: read.torn } : {}) });
+    expect(s.tornLastLine?.line).toBe(2);
+    expect(formatStatus(s)).toContain("cut short by a crash");
+  });
+});
