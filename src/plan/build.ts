@@ -766,12 +766,21 @@ export function buildPlan(input: PlanInput, facts: Facts, catalog: Catalog): Pla
             }),
           ];
         }
-        if (cells.length > 0) prev = last;
+        if (cells.length === 0) {
+          // Cells v2 is mandatory since Ocata: without mappings, db sync would not reach cell0 and the copy is
+          // not a working nova. Refuse rather than guess.
+          throw new UserError("PLAN_NOVA_CELLS", "nova_api on the old controller has no cell mappings.", {
+            nextSteps: [
+              "Check `nova-manage cell_v2 list_cells` on the old controller; map cell0 and the cell, then plan again.",
+            ],
+          });
+        }
+        prev = last;
         if (cells.filter((c) => c.uuid !== CELL0_UUID).length > 1) {
           warnings.push(
             "nova: more than one cell besides cell0; every cell mapping is pointed at this controller's nova database. Cells whose databases live elsewhere are not supported.",
           );
-        } else warnings.push("nova: no cell mappings found in nova_api; update_cell is skipped.");
+        }
         continue;
       }
       // nova's API sync may drop placement's old tables from nova_api: copy them out first.

@@ -343,6 +343,12 @@ describe("refusals happen in plan, not halfway", () => {
     expect(refusal(() => buildPlan(labInput, facts, catalog)).code).toBe("PLAN_DISK");
   });
 
+  it("refuses a nova without cell mappings instead of planning a half sync", () => {
+    const facts: Facts = { ...labFacts, nova: { ...labFacts.nova!, cells: [] } };
+    expect(refusal(() => buildPlan(labInput, facts, catalog)).code).toBe("PLAN_NOVA_CELLS");
+    expect(plan.warnings.join("\n")).not.toMatch(/cell/);
+  });
+
   it("refuses services the old controller does not run", () => {
     const facts: Facts = {
       ...labFacts,
