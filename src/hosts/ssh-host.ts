@@ -428,6 +428,10 @@ export class SshHost implements Host {
         );
       });
       channel.once("close", release);
+      // A write after the command exited (it did not read all of stdin) errors the stream; the exit status still
+      // arrives and is what counts. Without a listener the error would crash the process.
+      channel.on("error", () => undefined);
+      channel.stderr.on("error", () => undefined);
       return channel;
     } catch (e) {
       release();
@@ -599,6 +603,7 @@ export class SshHost implements Host {
             );
             return;
           }
+          sftp.on("error", () => undefined); // failures reach the pending call's callback
           sftp.on("close", () => {
             release();
             this.sftpSession = undefined;

@@ -23,6 +23,9 @@ describe("LocalHost", () => {
     const data = randomBytes(2 * 1024 * 1024);
     const r = await host.exec(["sha256sum"], { stdin: data });
     expect(r.stdout.split(" ")[0]).toBe(createHash("sha256").update(data).digest("hex"));
+    expect((await host.exec(["sh", "-c", "exit 5"], { stdin: randomBytes(8 * 1024 * 1024) })).exitCode).toBe(
+      5,
+    );
     const r2 = await host.exec(["sh", "-c", 'printf "%s %s" "$(pwd)" "$X"'], { cwd: dir, env: { X: "y" } });
     expect(r2.stdout).toBe(`${dir} y`);
   });

@@ -71,6 +71,10 @@ describe.skipIf(skip !== undefined)("SshHost against a real sshd on loopback", (
     const data = randomBytes(4 * 1024 * 1024);
     const r = await host.exec(["sha256sum"], { stdin: data });
     expect(r.stdout.split(" ")[0]).toBe(createHash("sha256").update(data).digest("hex"));
+    // A command that ignores a large stdin still gives its exit status (no crash on the unread input).
+    expect((await host.exec(["sh", "-c", "exit 5"], { stdin: randomBytes(8 * 1024 * 1024) })).exitCode).toBe(
+      5,
+    );
     // No stdin given: the command sees EOF at once instead of waiting.
     expect((await host.exec(["cat"])).stdout).toBe("");
   });
