@@ -299,6 +299,35 @@ describe.skipIf(skip !== undefined)("SshHost against a real sshd on loopback", (
     expect(await host.isReachable()).toBe(true);
   });
 
+  it("uses one connection per host for many commands", async () => {
+    const established = async (): Promise<number> => {
+      const r = await host.exec(["ss", "-Htn", "state", "established", `( sport = :${sshd.port} )`]);
+      return r.stdout.split("\n").filter((l) => l.trim() !== "").length;
+    };
+    const before = await established();
+    const h = mk();
+    await Promise.all(Array.from({ length: 12 }, () => h.exec(["true"])));
+    await h.readFile(join(sshd.dir, "authorized_keys"));
+    expect(await established()).toBe(before + 1);
+    await h.close();
+  });
+
+  it("logs in through ssh-agent", async () => {
+    const sock = join(sshd.dir, "agent.sock");
+    const { spawn, execFileSync } = await import("node:child_process");
+    const agent = spawn("ssh-agent", ["-D", "-a", sock], { stdio: "ignore" });
+    try {
+      for (let i = 0; i < 100 && !existsSync(sock); i++) await new Promise((r) => setTimeout(r, 50));
+      execFileSync("ssh-add", ["-q", sshd.clientKey.privatePath], {
+        env: { ...process.env, SSH_AUTH_SOCK: sock },
+      });
+      const h = mk({ keyFile: undefined, agentSocket: sock });
+      expect((await h.exec(["echo", "via agent"])).stdout).toBe("via agent\n");
+    } finally {
+      if (agent.pid !== undefined) process.kill(agent.pid, "SIGTERM");
+    }
+  });
+
   it("reconnects after close()", async () => {
     const h = mk();
     expect((await h.exec(["true"])).exitCode).toBe(0);
