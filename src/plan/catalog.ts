@@ -499,6 +499,15 @@ export function isUnsafeJump(
       });
       continue;
     }
+    const online = recipeFor(c, s, src.name, tgt.name).find((r) => r.id === "online-data-migrations");
+    if (online && !tested) {
+      // Nobody runs the skipped releases' code, so their online data migrations only happen if the target still
+      // carries them. Upstream requires the source's own to be complete before any upgrade.
+      warnings.push(
+        `${s}: the skipped releases' online data migrations are not run; ${tgt.name}'s own (run on the new controller) ` +
+          `cover those it still carries. Before the freeze, make sure \`${online.argv.join(" ")}\` exits 0 on the old controller.`,
+      );
+    }
     const min = spec.min_source.find((m) => inRange(c, tgt.name, m.since, m.until));
     if (min && compareReleases(c, src.name, min.source) < 0) {
       reasons.push({
@@ -624,4 +633,36 @@ export function distroService(c: Catalog, distro: string, service: ServiceName):
 /** Config files to copy for `service` on `distro` (distro override, else the service's). */
 export function configFilesFor(c: Catalog, distro: string, service: ServiceName): string[] {
   return distroService(c, distro, service).config_files ?? c.services[service].config_files;
+}
+
+/**
+ * Maps installed packages (name -> version, as discovery lists them) to per-service versions: any package the
+ * catalog names for the service in any family, plus the usual `<svc>-common` / `python3-<svc>` /
+ * `openstack-<svc>-common` libraries. Horizon is skipped (its majors do not identify a release).
+ */
+export function serviceVersionsFromPackages(
+  c: Catalog,
+  packages: Readonly<Record<string, string>>,
+): Partial<Record<ServiceName, string>> {
+  const out: Partial<Record<ServiceName, string>> = {};
+  for (const s of SERVICE_NAMES) {
+    if (s === "horizon") continue;
+    const names = new Set<string>([`${s}-common`, `python3-${s}`, `openstack-${s}-common`, s]);
+    for (const fam of Object.values(c.families)) {
+      for (const d of [fam.services[s], ...Object.values(fam.variants).map((v) => v.services[s])]) {
+        for (const p of [...(d?.packages ?? []), ...(d?.optional_packages ?? [])]) names.add(p);
+      }
+    }
+    const hit = [...names].sort().find((n) => packages[n] !== undefined);
+    if (hit !== undefined) out[s] = packages[hit];
+  }
+  return out;
+}
+
+/** The release installed packages belong to, when every recognised service agrees; undefined otherwise. */
+export function detectReleaseFromPackages(
+  c: Catalog,
+  packages: Readonly<Record<string, string>>,
+): string | undefined {
+  return detectRelease(c, serviceVersionsFromPackages(c, packages));
 }

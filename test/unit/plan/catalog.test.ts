@@ -4,6 +4,7 @@ import {
   assertSafeJump,
   compareReleases,
   detectRelease,
+  detectReleaseFromPackages,
   distroService,
   isUnsafeJump,
   majorOf,
@@ -15,6 +16,7 @@ import {
   upgradeCheckFor,
 } from "../../../src/plan/catalog.js";
 import { UserError } from "../../../src/lib/errors.js";
+import { labFacts } from "./fixtures/lab-facts.js";
 import { readTemplate, shippedCatalog } from "./helpers.js";
 
 const catalog = shippedCatalog();
@@ -124,6 +126,17 @@ describe("release helpers", () => {
     expect(detectRelease(catalog, { nova: "2:26.2.2-1", keystone: "2:18.0.0-3" })).toBeUndefined();
   });
 
+  it("detects the lab's releases from its package lists", () => {
+    expect(detectReleaseFromPackages(catalog, labFacts.controllers.old.packages)).toBe("victoria");
+    expect(
+      detectReleaseFromPackages(catalog, {
+        "openstack-nova-api": "27.1.0-1.el9",
+        "openstack-keystone": "23.0.0-1.el9",
+      }),
+    ).toBe("2023.1");
+    expect(detectReleaseFromPackages(catalog, { "mariadb-server": "1:10.11.19" })).toBeUndefined();
+  });
+
   it("filters recipe steps by target range and source", () => {
     const ids = (s: Parameters<typeof recipeFor>[1], a: string, b: string): string[] =>
       recipeFor(catalog, s, a, b).map((r) => r.id);
@@ -147,6 +160,10 @@ describe("isUnsafeJump", () => {
     expect(a.unsafe).toBe(false);
     expect(a.tested).toBe(false);
     expect(a.warnings.join("\n")).toMatch(/skips 3 release\(s\) \(wallaby, xena, yoga\)/);
+    expect(a.warnings.join("\n")).toMatch(/nova: the skipped releases' online data migrations are not run/);
+    expect(isUnsafeJump(catalog, "yoga", "zed", ALL).warnings.join("\n")).not.toMatch(
+      /online data migrations/,
+    );
   });
 
   it("treats adjacent and SLURP-to-SLURP hops as tested", () => {
