@@ -24,6 +24,8 @@ export default defineConfig({
         test: {
           name: "lab",
           include: ["test/lab/**/*.test.ts"],
+          // Brings the lab up once for all lab tests (or provides a skip reason when not root).
+          globalSetup: ["test/lab/setup/global-setup.ts"],
           testTimeout: 900_000,
           hookTimeout: 1_800_000,
           fileParallelism: false,
