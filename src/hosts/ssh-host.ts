@@ -116,6 +116,8 @@ export class SshHost implements Host {
   private readonly sessions: Semaphore;
   private readonly killSlots: Semaphore;
   private connecting: Promise<Ssh2Client> | undefined;
+  /** The connected client behind `connecting`, once ready. */
+  private live: Ssh2Client | undefined;
   private sftpSession: Promise<SFTPWrapper> | undefined;
   /** The host key of the current connection, once verified (for `handover check` to show). */
   hostKey: HostKeyInfo | undefined;
@@ -256,6 +258,7 @@ export class SshHost implements Host {
       let ready = false;
       client.on("ready", () => {
         ready = true;
+        this.live = client;
         resolve(client);
       });
       client.on("error", (err: Error & { level?: string; code?: string }) => {
@@ -264,9 +267,13 @@ export class SshHost implements Host {
         reject(this.connectError(err, verdict, offered, appendError, knownHostsFile, lookupName));
       });
       client.on("close", () => {
-        // A dropped connection is reopened by the next call.
-        this.connecting = undefined;
-        this.sftpSession = undefined;
+        // A dropped connection is reopened by the next call. Only forget it if it is still the current one: an
+        // old connection closing late must not orphan a newer one.
+        if (this.live === client) {
+          this.live = undefined;
+          this.connecting = undefined;
+          this.sftpSession = undefined;
+        }
         if (!ready)
           reject(
             new UserError(HostErrorCode.unreachable, `connection to ${this.where()} closed during login`),
@@ -587,7 +594,8 @@ export class SshHost implements Host {
   // ---- files -------------------------------------------------------------------------------------------------
 
   private sftp(): Promise<SFTPWrapper> {
-    this.sftpSession ??= (async () => {
+    if (this.sftpSession) return this.sftpSession;
+    const session: Promise<SFTPWrapper> = (async () => {
       const client = await this.client();
       // The SFTP subsystem holds one session slot for the life of the connection.
       const release = await this.sessions.acquire();
@@ -595,7 +603,7 @@ export class SshHost implements Host {
         client.sftp((err, sftp) => {
           if (err) {
             release();
-            this.sftpSession = undefined;
+            if (this.sftpSession === session) this.sftpSession = undefined;
             reject(
               new UserError(HostErrorCode.fileError, `on ${this.name}: cannot start SFTP: ${err.message}`, {
                 cause: err,
@@ -606,13 +614,14 @@ export class SshHost implements Host {
           sftp.on("error", () => undefined); // failures reach the pending call's callback
           sftp.on("close", () => {
             release();
-            this.sftpSession = undefined;
+            if (this.sftpSession === session) this.sftpSession = undefined;
           });
           resolve(sftp);
         });
       });
     })();
-    return this.sftpSession;
+    this.sftpSession = session;
+    return session;
   }
 
   private fileError(op: string, path: string, e: unknown): UserError {
@@ -788,6 +797,7 @@ export class SshHost implements Host {
   async close(): Promise<void> {
     const pending = this.connecting;
     this.connecting = undefined;
+    this.live = undefined;
     this.sftpSession = undefined;
     if (!pending) return;
     let client: Ssh2Client;
