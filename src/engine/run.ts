@@ -122,6 +122,13 @@ export async function runPlan(o: RunPlanOptions): Promise<RunSummary> {
   const failures: Failure[] = [];
   let fatal: unknown;
 
+  /** Journaled and shown: the operator should see why the engine redoes or leaves a step. */
+  function note(stepId: string, level: "info" | "warn", text: string): void {
+    const message = journal.redactText(text);
+    journal.append({ type: "note", stepId, level, message });
+    emit({ type: "log", stepId, at: at(), level, message });
+  }
+
   async function verify(impl: StepImpl, step: PlannedStep, ctxPrev?: JsonObject): Promise<VerifyResult> {
     const { ctx } = buildContext(step, deps, ctxPrev);
     return impl.verify(ctx, step.params);
@@ -141,7 +148,7 @@ export async function runPlan(o: RunPlanOptions): Promise<RunSummary> {
         const reason = v.ok
           ? `already done (verified: ${v.detail})`
           : `already done; not redone although verify fails (${v.detail}), because ${later.id}, done after it, changed what it wrote or read`;
-        if (!v.ok) journal.append({ type: "note", stepId: step.id, level: "warn", message: reason });
+        if (!v.ok) note(step.id, "warn", reason);
         journal.append({ type: "step-skip", stepId: step.id, reason });
         emit({ type: "step-skip", stepId: step.id, at: at(), reason });
         return "skipped";
@@ -161,12 +168,7 @@ export async function runPlan(o: RunPlanOptions): Promise<RunSummary> {
           emit({ type: "step-skip", stepId: step.id, at: at(), reason });
           return "skipped";
         }
-        journal.append({
-          type: "note",
-          stepId: step.id,
-          level: "warn",
-          message: `was done, but verification now fails (${v.detail}); running it again`,
-        });
+        note(step.id, "warn", `was done, but verification now fails (${v.detail}); running it again`);
       } else {
         if (v.ok) {
           journal.append({
@@ -180,12 +182,7 @@ export async function runPlan(o: RunPlanOptions): Promise<RunSummary> {
           emit({ type: "step-skip", stepId: step.id, at: at(), reason });
           return "recovered";
         }
-        journal.append({
-          type: "note",
-          stepId: step.id,
-          level: "info",
-          message: `interrupted earlier (${v.detail}); running it again`,
-        });
+        note(step.id, "info", `interrupted earlier (${v.detail}); running it again`);
       }
     }
     // Undo data of an earlier attempt, so the redo can keep the ORIGINAL state for undo (see StepContext).
@@ -206,7 +203,12 @@ export async function runPlan(o: RunPlanOptions): Promise<RunSummary> {
       throw new StepFailure(`ran, but verification could not run: ${errorMessage(e)}`, e);
     }
     if (!v.ok) throw new StepFailure(`ran but verification failed: ${v.detail}`, undefined);
-    const undoData: JsonObject = { ...(built.lastCheckpoint() ?? {}), ...(returned ?? {}) };
+    // Later layers win; keeping the earlier attempt's data underneath is a safety net for steps that do not merge.
+    const undoData: JsonObject = {
+      ...(previous ?? {}),
+      ...(built.lastCheckpoint() ?? {}),
+      ...(returned ?? {}),
+    };
     journal.append({ type: "step-done", stepId: step.id, undoData, verify: v.detail });
     emit({ type: "step-done", stepId: step.id, at: at() });
     return "ran";

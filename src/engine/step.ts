@@ -104,7 +104,8 @@ export interface StepContext {
   /**
    * Undo data from an earlier attempt of this step (one that was interrupted, or that was done and is being redone
    * because verify no longer passes). Merge with it so undo restores the state before the FIRST attempt, not the
-   * half-done state the redo found. Undefined on a first attempt.
+   * half-done state the redo found. Undefined on a first attempt. (The engine also journals, as undo data, this
+   * merged shallowly under the attempt's last checkpoint and run's return value, later layers winning.)
    */
   readonly previousUndoData?: JsonObject;
 }
