@@ -82,51 +82,70 @@ const SCHEME = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//;
 /** oslo.messaging drivers, whose URLs may carry several comma-separated hosts. */
 const MESSAGING_SCHEMES = /^(rabbit|amqp|kombu|kafka|qpid|pika|zmq|fake)(\+|$)/i;
 
+/** Database URLs, read by SQLAlchemy's `make_url` rather than by a URL parser. */
+const SQLALCHEMY_SCHEMES = /^(mysql|mariadb|postgresql|postgres|sqlite|oracle|mssql|ibm_db_sa|db2)(\+|$)/i;
+
 export function isUrl(value: string): boolean {
   return SCHEME.test(value);
 }
 
+/** Splits `host[:port]` starting at `pos` (up to `end`); IPv6 hosts are bracketed. */
+function hostPort(value: string, pos: number, end: number, hostStop: RegExp): { hostEnd: number } {
+  let p = pos;
+  if (value[p] === "[") {
+    const close = value.indexOf("]", p);
+    p = close < 0 || close >= end ? end : close + 1;
+  } else {
+    while (p < end && !hostStop.test(value[p] ?? "")) p++;
+  }
+  return { hostEnd: p };
+}
+
 /**
- * Splits `value` (which must start with `scheme://`) into netlocs. Userinfo ends at the first `@` (SQLAlchemy:
- * username `[^:/]*`, password `[^@]*`), a host ends at `:`, `/`, `?`, `#` or (for messaging URLs) `,`.
+ * Splits `value` (which must start with `scheme://`) into netlocs, by the rules of the library that reads it:
+ * - database URLs as SQLAlchemy's `make_url` does: username `[^:/]*`, password `[^@]*` (so a raw `#`, `/` or
+ *   `?` may sit in a password), host up to `/`, `:` or `?`;
+ * - messaging URLs as oslo.messaging's TransportURL does: the authority (up to `/`, `?` or `#`) split on `,`,
+ *   each part's userinfo up to its last `@`;
+ * - anything else as a URL parser does (WHATWG, urllib): authority up to `/`, `?` or `#`, userinfo up to its
+ *   last `@`.
  */
 export function parseUrl(value: string): ParsedUrl | undefined {
   const m = SCHEME.exec(value);
   if (!m?.[1]) return undefined;
   const scheme = m[1];
-  const multi = MESSAGING_SCHEMES.test(scheme);
-  const netlocs: Netloc[] = [];
-  let pos = m[0].length;
-  for (;;) {
-    const start = pos;
-    const ui = /^[^:/@?#,]*(?::[^@]*)?@/.exec(value.slice(pos));
-    // For a messaging URL a password cannot hold `,` before the `@` of the *next* host; oslo splits on `,` first.
-    const uiText = ui?.[0];
-    const uiOk = uiText !== undefined && (!multi || !uiText.includes(","));
-    const userinfo = uiOk ? { start, end: start + uiText.length - 1 } : undefined;
-    if (uiOk) pos += uiText.length;
-    const hostStart = pos;
-    if (value[pos] === "[") {
-      const close = value.indexOf("]", pos);
-      pos = close < 0 ? value.length : close + 1;
-    } else {
-      const stop = multi ? /[:/?#,]/ : /[:/?#]/;
-      while (pos < value.length && !stop.test(value[pos] ?? "")) pos++;
-    }
-    const hostEnd = pos;
-    if (value[pos] === ":") {
-      pos++;
-      const stop = multi ? /[/?#,]/ : /[/?#]/;
-      while (pos < value.length && !stop.test(value[pos] ?? "")) pos++;
-    }
-    netlocs.push({ start, userinfo, hostStart, hostEnd, end: pos });
-    if (multi && value[pos] === ",") {
-      pos++;
-      continue;
-    }
-    break;
+  const begin = m[0].length;
+  if (SQLALCHEMY_SCHEMES.test(scheme)) {
+    const ui = /^[^:/]*(?::[^@]*)?@/.exec(value.slice(begin))?.[0];
+    const hostStart = begin + (ui?.length ?? 0);
+    const { hostEnd } = hostPort(value, hostStart, value.length, /[/:?]/);
+    let end = hostEnd;
+    if (value[end] === ":") while (end < value.length && !/[/?]/.test(value[end] ?? "")) end++;
+    const userinfo = ui === undefined ? undefined : { start: begin, end: begin + ui.length - 1 };
+    return { scheme, netlocs: [{ start: begin, userinfo, hostStart, hostEnd, end }], restStart: end };
   }
-  return { scheme, netlocs, restStart: netlocs.at(-1)?.end ?? m[0].length };
+  let authorityEnd = begin;
+  while (authorityEnd < value.length && !/[/?#]/.test(value[authorityEnd] ?? "")) authorityEnd++;
+  const parts = MESSAGING_SCHEMES.test(scheme)
+    ? value.slice(begin, authorityEnd).split(",")
+    : [value.slice(begin, authorityEnd)];
+  const netlocs: Netloc[] = [];
+  let start = begin;
+  for (const part of parts) {
+    const end = start + part.length;
+    const at = part.lastIndexOf("@");
+    const hostStart = at < 0 ? start : start + at + 1;
+    const { hostEnd } = hostPort(value, hostStart, end, /:/);
+    netlocs.push({
+      start,
+      userinfo: at < 0 ? undefined : { start, end: start + at },
+      hostStart,
+      hostEnd,
+      end,
+    });
+    start = end + 1;
+  }
+  return { scheme, netlocs, restStart: authorityEnd };
 }
 
 export interface UrlRewrite {

@@ -66,6 +66,17 @@ describe("rewriteUrl", () => {
     expect(rewriteUrl("mysql://h/db", map, { username: "u", password: "p" }).value).toBe("mysql://u:p@h/db");
   });
 
+  it("reads an @ after the authority of an http URL as part of the path", () => {
+    expect(rewriteUrl("http://ctl-old:5000/a@b?c=d@e", map).value).toBe("http://ctl-new:5000/a@b?c=d@e");
+    expect(rewriteUrl("http://u:p@ctl-old/a@b", map).value).toBe("http://u:p@ctl-new/a@b");
+  });
+
+  it("takes a transport URL's userinfo up to the last @ of each host, as oslo.messaging does", () => {
+    expect(rewriteUrl("rabbit://u:p@x@ctl-old:5672,v:q@198.51.100.10/", map).value).toBe(
+      "rabbit://u:p@x@ctl-new:5672,v:q@198.51.100.20/",
+    );
+  });
+
   it("parses the authority of the odd cases", () => {
     const v = "mysql://u@h";
     const p = parseUrl(v);
