@@ -2,3 +2,4 @@
 import "./schema.js";
 import "./validate.js";
 import "./check.js";
+import "./plan.js";
