@@ -141,6 +141,8 @@ function rewriteLine(
   creds: UrlCredentials | undefined,
 ): UrlRewrite {
   if (isUrl(value.trim())) return rewriteUrlValue(value, map, creds);
+  // A password that happens to look like an address is still a password.
+  if (isSecretOption(key)) return { value, hosts: [], credentialsChanged: false };
   if (isOvsdbConnection(value)) return rewriteOvsdbConnections(value, map);
   if (HOST_LIST_KEY.test(key)) return rewriteHostList(value, map);
   if (IDENTITY_KEYS.has(key)) return { value, hosts: [], credentialsChanged: false };

@@ -209,6 +209,11 @@ describe("rewriteConfig edge cases", () => {
     expect(r.text).toBe("[a]\r\nauth_url = http://ctl-new/\r\nauth_url = http://ctl-new:5000/\r\n");
   });
 
+  it("never rewrites a secret option's value, even one that looks like a mapped address", () => {
+    const text = "[keystone_authtoken]\npassword = 198.51.100.10\n";
+    expect(rewriteConfig(text, { hosts })).toEqual({ text, changes: [], problems: [] });
+  });
+
   it("reports lines oslo would reject", () => {
     expect(rewriteConfig("[a]\nnot an option\n", { hosts }).problems).toEqual([
       "line 2: line is neither a comment nor key = value",
