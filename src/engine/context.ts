@@ -21,10 +21,15 @@ export interface BuiltContext {
   lastCheckpoint(): JsonObject | undefined;
 }
 
+/**
+ * `forUndo`: the context handed to undo. Checkpoints are refused there: undo data describes the state before the
+ * step, and an undo overwriting it would lose what a retried undo needs.
+ */
 export function buildContext(
   step: PlannedStep,
   deps: ContextDeps,
   previousUndoData?: JsonObject,
+  forUndo = false,
 ): BuiltContext {
   let checkpointed: JsonObject | undefined;
   const ctx: StepContext = {
@@ -56,6 +61,7 @@ export function buildContext(
     signal: deps.signal,
     now: deps.now,
     checkpoint(undoData) {
+      if (forUndo) throw new BugError(`step ${step.id}: checkpoint() called from undo; it is for run() only`);
       deps.journal.append({ type: "step-checkpoint", stepId: step.id, undoData });
       checkpointed = undoData;
     },

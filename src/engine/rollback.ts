@@ -139,7 +139,7 @@ export async function rollbackJournal(o: RollbackOptions): Promise<RollbackResul
     journal.append({ type: "undo-start", stepId: s.id });
     emit({ type: "undo-start", stepId: s.id, at: at() });
     try {
-      const { ctx } = buildContext(s.step, deps);
+      const { ctx } = buildContext(s.step, deps, undefined, true);
       await impl.undo!(ctx, s.step.params, s.undoData ?? {});
       journal.append({ type: "undo-done", stepId: s.id });
       emit({ type: "undo-done", stepId: s.id, at: at() });

@@ -129,8 +129,8 @@ export async function runPlan(o: RunPlanOptions): Promise<RunSummary> {
     emit({ type: "log", stepId, at: at(), level, message });
   }
 
-  async function verify(impl: StepImpl, step: PlannedStep, ctxPrev?: JsonObject): Promise<VerifyResult> {
-    const { ctx } = buildContext(step, deps, ctxPrev);
+  async function verify(impl: StepImpl, step: PlannedStep): Promise<VerifyResult> {
+    const { ctx } = buildContext(step, deps);
     return impl.verify(ctx, step.params);
   }
 
@@ -280,10 +280,18 @@ export async function runPlan(o: RunPlanOptions): Promise<RunSummary> {
   const remaining = pending.length;
   if (signal.aborted && (remaining > 0 || failures.length > 0)) {
     const message = `Stopped on request: ${complete.size} of ${plan.steps.length} steps are done, ${remaining + failures.length} are not.${
-      failures.length > 0 ? ` Interrupted or failed: ${failures.map((f) => f.step.id).join(", ")}.` : ""
+      failures.length > 0
+        ? ` Interrupted or failed: ${failures.map((f) => `${f.step.id} (${f.message})`).join("; ")}.`
+        : ""
     }`;
     journal.append({ type: "run-end", outcome: "interrupted", message });
     throw new UserError("RUN_INTERRUPTED", message, { nextSteps: resumeOrRollback() });
+  }
+  if (remaining > 0 && failures.length === 0 && !signal.aborted) {
+    // Cannot happen with a validated plan (see the header); if it does, say so rather than report success.
+    throw new BugError(
+      `the scheduler stopped with ${remaining} step(s) never started: ${pending.map((p) => p.id).join(", ")}`,
+    );
   }
   const first = failures[0];
   if (first) {

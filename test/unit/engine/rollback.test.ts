@@ -233,3 +233,27 @@ describe("rollbackJournal", () => {
     expect(sorted(world)).toEqual(sorted(initialWorld()));
   });
 });
+
+describe("undo context", () => {
+  it("refuses checkpoint() from undo (undo data must keep describing the state before the step)", async () => {
+    const plan = makePlan([step("x", "cp", {})]);
+    const impl = {
+      kind: "cp",
+      run: () => Promise.resolve(),
+      verify: () => Promise.resolve({ ok: true, detail: "" }),
+      undo: (ctx: { checkpoint?: (d: Record<string, never>) => void }) => {
+        ctx.checkpoint?.({});
+        return Promise.resolve();
+      },
+    };
+    const dir = newDir();
+    const j = Journal.open({ stateDir: dir, plan });
+    await runPlan({ plan, registry: new Map([["cp", impl]]), hosts: hostsFor(plan), journal: j });
+    const r = await rollbackJournal({ registry: new Map([["cp", impl]]), hosts: hostsFor(plan), journal: j });
+    j.close();
+    expect(r.outcomes[0]).toMatchObject({
+      outcome: "failed",
+      message: expect.stringContaining("checkpoint() called from undo"),
+    });
+  });
+});
