@@ -1,0 +1,99 @@
+/**
+ * Starting, stopping and asking about services on a host through its real service manager: systemd
+ * (`systemctl`) when /run/systemd/system exists (the same test sd_booted() makes), else sysvinit's `service`
+ * (Debian's OpenStack packages ship init scripts; the lab runs without systemd, LAB.md). Unit names come from the
+ * plan (templates/distros.yaml).
+ */
+import type { Host } from "./host.js";
+import { UserError } from "../lib/errors.js";
+import { tail } from "./errors.js";
+
+export type InitSystem = "systemd" | "sysvinit";
+
+const UNIT_NAME = /^[A-Za-z0-9@._:-]{1,128}$/;
+
+function checkUnit(unit: string): string {
+  if (!UNIT_NAME.test(unit) || unit.startsWith("-")) {
+    throw new UserError("SERVICE_NAME", `refusing an unusual service name: ${JSON.stringify(unit)}`);
+  }
+  return unit;
+}
+
+export async function detectInitSystem(host: Host): Promise<InitSystem> {
+  const st = await host.stat("/run/systemd/system");
+  return st?.isDirectory ? "systemd" : "sysvinit";
+}
+
+export class ServiceManager {
+  private init?: Promise<InitSystem>;
+
+  constructor(readonly host: Host) {}
+
+  initSystem(): Promise<InitSystem> {
+    this.init ??= detectInitSystem(this.host);
+    return this.init;
+  }
+
+  /** True when the host knows the unit (a unit file / an init script). */
+  async exists(unit: string): Promise<boolean> {
+    checkUnit(unit);
+    if ((await this.initSystem()) === "systemd") {
+      const r = await this.host.exec([
+        "systemctl",
+        "show",
+        "-p",
+        "LoadState",
+        "--value",
+        "--",
+        `${unit}.service`,
+      ]);
+      return r.exitCode === 0 && r.stdout.trim() !== "not-found" && r.stdout.trim() !== "";
+    }
+    return (await this.host.stat(`/etc/init.d/${unit}`)) !== undefined;
+  }
+
+  async isActive(unit: string): Promise<boolean> {
+    checkUnit(unit);
+    if ((await this.initSystem()) === "systemd") {
+      const r = await this.host.exec(["systemctl", "is-active", "--quiet", "--", `${unit}.service`]);
+      return r.exitCode === 0;
+    }
+    // LSB: status exits 0 when running, 3 (or anything else) when not.
+    const r = await this.host.exec(["service", unit, "status"]);
+    return r.exitCode === 0;
+  }
+
+  start(unit: string): Promise<void> {
+    return this.action(unit, "start");
+  }
+
+  stop(unit: string): Promise<void> {
+    return this.action(unit, "stop");
+  }
+
+  restart(unit: string): Promise<void> {
+    return this.action(unit, "restart");
+  }
+
+  private async action(unit: string, action: "start" | "stop" | "restart"): Promise<void> {
+    checkUnit(unit);
+    const argv =
+      (await this.initSystem()) === "systemd"
+        ? ["systemctl", action, "--", `${unit}.service`]
+        : ["service", unit, action];
+    // Init scripts may daemonise children that keep the channel open; the timeout bounds a hung script.
+    const r = await this.host.exec(argv, { timeoutMs: 180_000 });
+    if (r.exitCode !== 0) {
+      const out = tail(`${r.stderr}\n${r.stdout}`.trim(), 1500);
+      throw new UserError(
+        "SERVICE_ACTION_FAILED",
+        `on ${this.host.name}: \`${argv.join(" ")}\` exited with ${r.exitCode}${out ? `:\n${out}` : ""}`,
+        {
+          nextSteps: [
+            `Look at ${unit}'s log on ${this.host.name} (/var/log/...), fix the cause, then re-run.`,
+          ],
+        },
+      );
+    }
+  }
+}

@@ -1,0 +1,80 @@
+/**
+ * svc.upgrade-check (read-only): `<svc>-status upgrade check` as the service user. Exit 0 ok, 1 warning
+ * (journaled), 2 failure, 255 error (OPENSTACK.md). `failOn: failure` (new, against the upgraded databases)
+ * stops the run on 2/255 with the check's own words; `failOn: none` (the baseline on old) only records.
+ * Host: `host` param, else old for the baseline and new for the real check.
+ */
+import type { JsonObject, StepContext, StepImpl, VerifyResult } from "../../engine/step.js";
+import { tail } from "../../hosts/errors.js";
+import { UserError } from "../../lib/errors.js";
+import type { StepDeps } from "../deps.js";
+import { asUserArgv, withoutNoise } from "../manage/as-user.js";
+import { Params } from "../params.js";
+import { checkHost } from "./host-param.js";
+
+interface CheckParams {
+  host: string;
+  service: string;
+  argv: string[];
+  user: string;
+  failOn: "none" | "failure";
+}
+
+function read(raw: JsonObject): CheckParams {
+  const p = new Params("svc.upgrade-check", raw);
+  const failOn = p.str("failOn", "failure") === "none" ? "none" : "failure";
+  return {
+    host: checkHost("svc.upgrade-check", raw, failOn === "none" ? "old" : "new"),
+    service: p.str("service"),
+    argv: p.strs("argv"),
+    user: p.str("user"),
+    failOn,
+  };
+}
+
+interface Outcome {
+  exitCode: number;
+  output: string;
+  level: "ok" | "warning" | "failure";
+}
+
+async function runCheck(ctx: StepContext, c: CheckParams): Promise<Outcome> {
+  const r = await ctx.host(c.host).exec(asUserArgv(c.user, c.argv), { timeoutMs: 600_000 });
+  const output = withoutNoise(`${r.stdout}\n${r.stderr}`);
+  const level = r.exitCode === 0 ? "ok" : r.exitCode === 1 ? "warning" : "failure";
+  return { exitCode: r.exitCode, output, level };
+}
+
+function describe(c: CheckParams, o: Outcome): string {
+  const what =
+    o.level === "ok"
+      ? "passed"
+      : o.level === "warning"
+        ? "passed with warnings"
+        : `FAILED (exit ${o.exitCode})`;
+  return `${c.service}: \`${c.argv.join(" ")}\` on ${c.host} ${what}${o.level !== "ok" && o.output ? `:\n${tail(o.output, 4000)}` : ""}`;
+}
+
+export function upgradeCheckStep(_deps: StepDeps): StepImpl {
+  return {
+    kind: "svc.upgrade-check",
+    async run(ctx, raw) {
+      const c = read(raw);
+      const o = await runCheck(ctx, c);
+      if (o.level === "failure" && c.failOn === "failure") {
+        throw new UserError("UPGRADE_CHECK_FAILED", describe(c, o), {
+          nextSteps: [`Fix what ${c.argv[0] ?? "the check"} reports on ${c.host}, then re-run handover.`],
+        });
+      }
+      ctx.emit({ type: "log", level: o.level === "ok" ? "info" : "warn", message: describe(c, o) });
+      return { exitCode: o.exitCode };
+    },
+    async verify(ctx, raw): Promise<VerifyResult> {
+      const c = read(raw);
+      const o = await runCheck(ctx, c);
+      if (o.level === "failure" && c.failOn === "failure") return { ok: false, detail: describe(c, o) };
+      return { ok: true, detail: describe(c, o) };
+    },
+    undo: () => Promise.resolve(),
+  };
+}

@@ -1,0 +1,192 @@
+/**
+ * config.copy: old's config dir (e.g. /etc/nova) onto new, keeping files the new packages installed that old
+ * lacks (new rootwrap filters, policy samples, api-paste of the new release), then owner/group and modes as the
+ * packages set them: `chown -R svc:svc`, and keystone's `fernet-keys/` and `credential-keys/` 0700 with 0600 files
+ * (tokens and encrypted credentials depend on those keys; keystone refuses group/world-readable ones).
+ *
+ * Transfer: `tar -cf -` on old streamed into `tar -xf -` on new into a private staging dir, then `cp -a` over the
+ * target: no shell strings, nothing on the jump's disk. Old is only read.
+ *
+ * Undo: new's dir as it was before the FIRST attempt is kept in /var/backups/handover/copy<dir> (taken before
+ * anything changes, journaled first; a redo never retakes it, so it never captures a half-copied state).
+ */
+import type { JsonObject, StepContext, StepImpl } from "../../engine/step.js";
+import type { Host } from "../../hosts/host.js";
+import { TEMP_DIR_PATTERN, makeTempDir, removeTempDir } from "../../db/mysql-cli.js";
+import { UserError } from "../../lib/errors.js";
+import { pipeBetween } from "../../data/pipe.js";
+import type { StepDeps } from "../deps.js";
+import { Params } from "../params.js";
+import { backupPath, checkPath, splitPath } from "./paths.js";
+
+const NAME = /^[a-z_][a-z0-9_-]{0,31}$/;
+/** keystone's key repositories: owner-only (keystone-manage fernet_setup creates them so). */
+export const PRIVATE_KEY_DIRS = ["fernet-keys", "credential-keys"] as const;
+
+interface CopyParams {
+  dir: string;
+  owner: string;
+  group: string;
+  keepNewOnly: boolean;
+}
+
+function read(raw: JsonObject): CopyParams {
+  const p = new Params("config.copy", raw);
+  const owner = p.str("owner");
+  const group = p.str("group", owner);
+  if (!NAME.test(owner) || !NAME.test(group)) {
+    throw new UserError("PLAN_PARAM", `config.copy: unusual owner ${JSON.stringify(`${owner}:${group}`)}`);
+  }
+  return {
+    dir: checkPath(p.str("dir"), "config dir"),
+    owner,
+    group,
+    keepNewOnly: p.bool("keepNewOnly", true),
+  };
+}
+
+/** Entries below `dir` as "<type> <relative path>" (type: f file, d dir, l symlink ...); empty when absent. */
+export async function listTree(host: Host, dir: string): Promise<Set<string> | undefined> {
+  if ((await host.stat(dir)) === undefined) return undefined;
+  const r = await host.run(["find", dir, "-mindepth", "1", "-printf", "%y %P\\n"]);
+  return new Set(r.stdout.split("\n").filter((l) => l !== ""));
+}
+
+async function exists(host: Host, path: string): Promise<boolean> {
+  return (await host.stat(path)) !== undefined;
+}
+
+/** Takes the backup of new's dir once: copy to `.partial`, then rename (a crash leaves only a partial, retaken). */
+async function takeBackup(neu: Host, dir: string, backup: string): Promise<void> {
+  if (await exists(neu, backup)) return;
+  const partial = `${backup}.partial`;
+  await neu.run(["mkdir", "-p", "--", splitPath(backup).parent]);
+  await neu.run(["rm", "-rf", "--", partial]);
+  await neu.run(["cp", "-a", "--", dir, partial]);
+  await neu.run(["mv", "-T", "--", partial, backup]);
+}
+
+async function fixOwnership(neu: Host, p: CopyParams): Promise<void> {
+  await neu.run(["chown", "-R", `${p.owner}:${p.group}`, "--", p.dir]);
+  for (const sub of PRIVATE_KEY_DIRS) {
+    const path = `${p.dir}/${sub}`;
+    // u=rwX: directories 0700, key files 0600 (X adds execute to directories only, the keys are not executable).
+    if ((await neu.stat(path))?.isDirectory) await neu.run(["chmod", "-R", "u=rwX,go=", "--", path]);
+  }
+}
+
+export function configCopyStep(_deps: StepDeps): StepImpl {
+  return {
+    kind: "config.copy",
+    async run(ctx: StepContext, raw: JsonObject) {
+      const p = read(raw);
+      const old = ctx.host("old");
+      const neu = ctx.host("new");
+      const { parent, base } = splitPath(p.dir);
+      if (!(await old.stat(p.dir))?.isDirectory) {
+        throw new UserError(
+          "CONFIG_DIR_MISSING",
+          `on ${old.name}: ${p.dir} does not exist or is not a directory`,
+          {
+            nextSteps: [
+              `Check that the service is installed on ${old.name}, or leave it out of the answer file's services.`,
+            ],
+          },
+        );
+      }
+      const backup = backupPath("copy", p.dir);
+      const prev = ctx.previousUndoData;
+      // Whether new had the dir before the FIRST attempt: an earlier attempt's record wins over what we see now.
+      const existed = typeof prev?.existed === "boolean" ? prev.existed : await exists(neu, p.dir);
+      const undo: JsonObject = { dir: p.dir, existed, backup: existed ? backup : "", tempDir: "" };
+      ctx.checkpoint?.(undo);
+      if (typeof prev?.tempDir === "string" && TEMP_DIR_PATTERN.test(prev.tempDir))
+        await removeTempDir(neu, prev.tempDir);
+      if (existed) await takeBackup(neu, p.dir, backup);
+
+      const staging = await makeTempDir(neu);
+      ctx.checkpoint?.({ ...undo, tempDir: staging });
+      try {
+        const bytes = await pipeBetween(
+          { host: old, argv: ["tar", "-C", parent, "-cf", "-", "--", base] },
+          { host: neu, argv: ["tar", "-C", staging, "-xf", "-"] },
+          {
+            what: `${p.dir} from ${old.name} to ${neu.name}`,
+            code: "CONFIG_COPY_FAILED",
+            signal: ctx.signal,
+            nextSteps: [`Fix the cause named above, then re-run: the copy of ${p.dir} starts over.`],
+          },
+        );
+        if (!p.keepNewOnly) await neu.run(["rm", "-rf", "--", p.dir]);
+        await neu.run(["mkdir", "-p", "--", p.dir]);
+        // `src/.` copies the directory's contents (dotfiles too) over the target, leaving new-only files alone.
+        await neu.run(["cp", "-a", "--", `${staging}/${base}/.`, `${p.dir}/`]);
+        await fixOwnership(neu, p);
+        ctx.emit({
+          type: "log",
+          level: "info",
+          message: `${p.dir}: ${bytes} bytes of tar copied from ${old.name}`,
+        });
+      } finally {
+        await removeTempDir(neu, staging);
+      }
+      return { ...undo, tempDir: "" };
+    },
+
+    async verify(ctx, raw) {
+      const p = read(raw);
+      const old = ctx.host("old");
+      const neu = ctx.host("new");
+      const want = await listTree(old, p.dir);
+      const have = await listTree(neu, p.dir);
+      if (!have) return { ok: false, detail: `${p.dir} does not exist on ${neu.name}` };
+      // Names and types only: config.rewrite changes contents afterwards, and that must not undo this step.
+      const missing = [...(want ?? [])].filter((e) => !have.has(e));
+      if (missing.length > 0) {
+        return {
+          ok: false,
+          detail: `${p.dir} on ${neu.name} lacks ${missing.length} of old's entries: ${missing.slice(0, 10).join(", ")}`,
+        };
+      }
+      const owner = (await neu.run(["stat", "-c", "%U:%G", "--", p.dir])).stdout.trim();
+      if (owner !== `${p.owner}:${p.group}`) {
+        return {
+          ok: false,
+          detail: `${p.dir} on ${neu.name} is owned by ${owner}, not ${p.owner}:${p.group}`,
+        };
+      }
+      for (const sub of PRIVATE_KEY_DIRS) {
+        const st = await neu.stat(`${p.dir}/${sub}`);
+        if (st?.isDirectory && (st.mode & 0o777) !== 0o700) {
+          return {
+            ok: false,
+            detail: `${p.dir}/${sub} on ${neu.name} has mode ${(st.mode & 0o777).toString(8)}, not 700`,
+          };
+        }
+      }
+      return {
+        ok: true,
+        detail: `${p.dir} on ${neu.name} holds all ${want?.size ?? 0} entries of old's, owned by ${owner}`,
+      };
+    },
+
+    async undo(ctx, raw, undoData) {
+      const p = read(raw);
+      const neu = ctx.host("new");
+      if (typeof undoData.tempDir === "string" && TEMP_DIR_PATTERN.test(undoData.tempDir)) {
+        await removeTempDir(neu, undoData.tempDir);
+      }
+      if (undoData.existed === false) {
+        // new had no such dir before: whatever is there now came from this step.
+        await neu.run(["rm", "-rf", "--", p.dir]);
+        return;
+      }
+      const backup =
+        typeof undoData.backup === "string" && undoData.backup !== "" ? undoData.backup : undefined;
+      if (backup !== backupPath("copy", p.dir)) return; // nothing was changed yet (crash before the backup existed)
+      if (!(await exists(neu, backup))) return; // restored already (undo is called again after a crash)
+      await neu.run(["rm", "-rf", "--", p.dir]);
+      await neu.run(["mv", "-T", "--", backup, p.dir]);
+    },
+  };
+}

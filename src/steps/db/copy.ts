@@ -1,0 +1,259 @@
+/**
+ * db.copy: `mysqldump --single-transaction --routines --triggers --events --databases <db>` on old, streamed
+ * through the jump into `mysql` on new (two SSH channels, bytes piped, nothing written to disk on the jump).
+ * Both sides' exit codes and stderr are checked: a dump that dies midway ends the import's stdin cleanly, so the
+ * import's exit code alone would call a truncated copy a success.
+ *
+ * Idempotent: the database on new is dropped first (the dump recreates it with old's charset; grants live in
+ * mysql.db and survive), so a redo after a crash or a later schema change starts from nothing.
+ * Verify: exact per-table row counts equal on both sides. Undo: drop and recreate the database empty.
+ */
+import { Transform } from "node:stream";
+import type { JsonObject, StepContext, StepImpl } from "../../engine/step.js";
+import type { ExecStream, Host } from "../../hosts/host.js";
+import { tail } from "../../hosts/errors.js";
+import { UserError } from "../../lib/errors.js";
+import { redact } from "../../lib/redact.js";
+import {
+  TEMP_DIR_PATTERN,
+  mysqlArgv,
+  mysqldumpArgv,
+  removeTempDir,
+  withDefaultsFile,
+} from "../../db/mysql-cli.js";
+import { countDifferences, databaseExists, rowCounts } from "../../db/row-counts.js";
+import { ident } from "../../db/sql-session.js";
+import type { StepDeps } from "../deps.js";
+import { Params, strList, union } from "../params.js";
+import { withSql } from "../sql.js";
+
+/** How new databases are created (the utf8 of the install guides; tables carry their own charsets). */
+export const NEW_DB_CHARSET = "CHARACTER SET utf8 COLLATE utf8_general_ci";
+const PROGRESS_EVERY_BYTES = 8 * 1024 * 1024;
+
+interface CopyParams {
+  database: string;
+  from: string;
+  to: string;
+}
+
+function read(raw: JsonObject): CopyParams {
+  const p = new Params("db.copy", raw);
+  return { database: p.str("database"), from: p.str("from", "old"), to: p.str("to", "new") };
+}
+
+function collect(stream: NodeJS.ReadableStream): () => string {
+  let text = "";
+  stream.on("data", (c: Buffer | string) => {
+    text += c.toString();
+    if (text.length > 64_000) text = text.slice(-32_000);
+  });
+  return () => text;
+}
+
+/** Noise mysqldump/mysql print on stderr that is not an error. */
+function meaningful(stderr: string): string {
+  return stderr
+    .split("\n")
+    .filter((l) => l.trim() !== "" && !/^(mysqldump|mysql): \[Warning\] Using a password/i.test(l))
+    .join("\n");
+}
+
+async function pipeDump(
+  ctx: StepContext,
+  database: string,
+  oldHost: Host,
+  newHost: Host,
+  oldFile: string,
+  newFile: string,
+  secrets: readonly string[],
+): Promise<number> {
+  const dump: ExecStream = await oldHost.execStream(mysqldumpArgv(oldFile, database), {
+    secretsToRedact: secrets,
+  });
+  let imp: ExecStream;
+  try {
+    imp = await newHost.execStream(mysqlArgv(newFile, "--max-allowed-packet=1G"), {
+      secretsToRedact: secrets,
+    });
+  } catch (e) {
+    dump.kill();
+    await dump.done;
+    throw e;
+  }
+  const dumpErr = collect(dump.stderr);
+  const impErr = collect(imp.stderr);
+  imp.stdout.resume();
+  let bytes = 0;
+  let nextReport = PROGRESS_EVERY_BYTES;
+  const counter = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      bytes += chunk.length;
+      if (bytes >= nextReport) {
+        nextReport = bytes + PROGRESS_EVERY_BYTES;
+        ctx.emit({
+          type: "step-progress",
+          message: `${database}: ${(bytes / 1048576).toFixed(0)} MiB`,
+          bytes,
+        });
+      }
+      cb(null, chunk);
+    },
+  });
+  // A dying import closes its stdin: the pipe errors with EPIPE; the exit codes below say what happened.
+  imp.stdin.on("error", () => undefined);
+  counter.on("error", () => undefined);
+  dump.stdout.on("error", () => undefined);
+  dump.stdout.pipe(counter).pipe(imp.stdin);
+
+  const onAbort = (): void => {
+    dump.kill();
+    imp.kill();
+  };
+  ctx.signal.addEventListener("abort", onAbort, { once: true });
+  try {
+    // Whichever side fails first stops the other, so neither waits forever on a dead partner.
+    const dumpDone = dump.done.then((r) => {
+      if (r.exitCode !== 0) imp.kill();
+      return r;
+    });
+    const impDone = imp.done.then((r) => {
+      if (r.exitCode !== 0) dump.kill();
+      return r;
+    });
+    const [d, i] = await Promise.all([dumpDone, impDone]);
+    if (ctx.signal.aborted) {
+      throw new UserError("ABORTED", `copy of ${database} interrupted`);
+    }
+    const problems: string[] = [];
+    if (d.exitCode !== 0) {
+      problems.push(
+        `mysqldump on ${oldHost.name} ${d.signal ? `was killed (${d.signal})` : `exited with ${d.exitCode}`}: ${tail(meaningful(dumpErr()), 1500)}`,
+      );
+    }
+    if (i.exitCode !== 0) {
+      problems.push(
+        `mysql on ${newHost.name} ${i.signal ? `was killed (${i.signal})` : `exited with ${i.exitCode}`}: ${tail(meaningful(impErr()), 1500)}`,
+      );
+    }
+    if (problems.length > 0) {
+      throw new UserError(
+        "DB_COPY_FAILED",
+        redact(`copying database ${database} failed:\n  ${problems.join("\n  ")}`, secrets),
+        {
+          nextSteps: [
+            `Fix the cause named above, then re-run: the copy of ${database} starts over from an empty database on ${newHost.name}.`,
+          ],
+        },
+      );
+    }
+    ctx.emit({
+      type: "step-progress",
+      message: `${database}: ${(bytes / 1048576).toFixed(1)} MiB copied`,
+      bytes,
+      totalBytes: bytes,
+    });
+    return bytes;
+  } finally {
+    ctx.signal.removeEventListener("abort", onAbort);
+  }
+}
+
+async function recreateEmpty(deps: StepDeps, ctx: StepContext, to: string, database: string): Promise<void> {
+  await withSql(deps, ctx, to, async (s) => {
+    await s.execute(`DROP DATABASE IF EXISTS ${ident(database)}`);
+    await s.execute(`CREATE DATABASE ${ident(database)} ${NEW_DB_CHARSET}`);
+  });
+}
+
+export function copyStep(deps: StepDeps): StepImpl {
+  return {
+    kind: "db.copy",
+    async run(ctx, raw) {
+      const { database, from, to } = read(raw);
+      const oldHost = ctx.host(from);
+      const newHost = ctx.host(to);
+      const oldAdmin = deps.mysqlAdmin(from);
+      const newAdmin = deps.mysqlAdmin(to);
+      const secrets = [oldAdmin.password, newAdmin.password];
+      // Temp dirs holding defaults files, journaled before the password is written (a crash leaves them named).
+      const tempDirs: { host: string; dir: string }[] = [];
+      const checkpoint = (): void =>
+        ctx.checkpoint?.({
+          database,
+          tempDirs: union(
+            strList(ctx.previousUndoData?.tempDirs),
+            tempDirs.map((t) => `${t.host}:${t.dir}`),
+          ),
+        });
+      checkpoint();
+      await cleanupTempDirs(ctx, ctx.previousUndoData);
+      const started = Date.now();
+      await withSql(deps, ctx, to, async (s) => {
+        await s.execute(`DROP DATABASE IF EXISTS ${ident(database)}`);
+      });
+      const bytes = await withDefaultsFile(
+        oldHost,
+        oldAdmin,
+        (oldFile) =>
+          withDefaultsFile(
+            newHost,
+            newAdmin,
+            (newFile) => pipeDump(ctx, database, oldHost, newHost, oldFile, newFile, secrets),
+            (dir) => {
+              tempDirs.push({ host: to, dir });
+              checkpoint();
+            },
+          ),
+        (dir) => {
+          tempDirs.push({ host: from, dir });
+          checkpoint();
+        },
+      );
+      const seconds = (Date.now() - started) / 1000;
+      ctx.emit({
+        type: "log",
+        level: "info",
+        message: `${database}: ${bytes} bytes of dump streamed from ${from} to ${to} in ${seconds.toFixed(1)} s`,
+      });
+      return { database, bytes, seconds, tempDirs: [] };
+    },
+    async verify(ctx, raw) {
+      const { database, from, to } = read(raw);
+      const neu = await withSql(deps, ctx, to, async (s) =>
+        (await databaseExists(s, database)) ? rowCounts(s, database) : undefined,
+      );
+      if (!neu) return { ok: false, detail: `database ${database} does not exist on ${to}` };
+      const old = await withSql(deps, ctx, from, (s) => rowCounts(s, database));
+      const diffs = countDifferences(old, neu);
+      if (diffs.length > 0) {
+        return { ok: false, detail: `${database}: row counts differ: ${diffs.slice(0, 20).join("; ")}` };
+      }
+      const rows = [...old.values()].reduce((a, b) => a + b, 0);
+      return {
+        ok: true,
+        detail: `${database}: ${old.size} tables, ${rows} rows, exact counts equal on ${from} and ${to}`,
+      };
+    },
+    async undo(ctx, raw, undoData) {
+      const { database, to } = read(raw);
+      await cleanupTempDirs(ctx, undoData);
+      await recreateEmpty(deps, ctx, to, database);
+    },
+  };
+}
+
+/** Removes temp dirs an earlier, interrupted attempt journaled ("host:/tmp/handover-..."). */
+async function cleanupTempDirs(ctx: StepContext, undoData: JsonObject | undefined): Promise<void> {
+  for (const entry of strList(undoData?.tempDirs)) {
+    const i = entry.indexOf(":");
+    const host = entry.slice(0, i);
+    const dir = entry.slice(i + 1);
+    if (!TEMP_DIR_PATTERN.test(dir)) continue;
+    try {
+      await removeTempDir(ctx.host(host), dir);
+    } catch {
+      // Best effort: an unreachable host keeps its 0700 dir; the next run or undo tries again.
+    }
+  }
+}
