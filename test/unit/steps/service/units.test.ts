@@ -1,0 +1,163 @@
+import { describe, expect, it } from "vitest";
+import { FakeHost } from "../../../fakes/fake-host.js";
+import { serviceSteps } from "../../../../src/steps/service/index.js";
+import { ServiceManager } from "../../../../src/hosts/service-manager.js";
+import type { StepImpl } from "../../../../src/engine/step.js";
+import type { UserError } from "../../../../src/lib/errors.js";
+import { FakeSql, makeCtx, makeDeps } from "../support/harness.js";
+
+/** A host whose init scripts keep a running set; `systemd` switches to systemctl. */
+function initHost(name: string, units: string[], running: string[], systemd = false) {
+  const h = new FakeHost(name, { unmatched: "throw" });
+  const run = new Set(running);
+  if (systemd) {
+    h.addDir("/run/systemd/system");
+    h.on(
+      (a) => a[0] === "systemctl" && a[1] === "show",
+      ({ argv }) => ({
+        stdout: units.includes(argv[6]!.replace(/\.service$/, "")) ? "loaded\n" : "not-found\n",
+      }),
+    );
+    h.on(
+      (a) => a[0] === "systemctl" && a[1] === "is-active",
+      ({ argv }) => ({
+        exitCode: run.has(argv[4]!.replace(/\.service$/, "")) ? 0 : 3,
+      }),
+    );
+    h.on(
+      (a) => a[0] === "systemctl" && ["start", "stop", "restart"].includes(a[1]!),
+      ({ argv }) => {
+        const u = argv[3]!.replace(/\.service$/, "");
+        if (argv[1] === "stop") run.delete(u);
+        else run.add(u);
+        return {};
+      },
+    );
+  } else {
+    for (const u of units) h.setFile(`/etc/init.d/${u}`, "#!/bin/sh\n", { mode: 0o755 });
+    h.on(
+      (a) => a[0] === "service" && a[2] === "status",
+      ({ argv }) => ({ exitCode: run.has(argv[1]!) ? 0 : 3 }),
+    );
+    h.on(
+      (a) => a[0] === "service" && ["start", "stop", "restart"].includes(a[2]!),
+      ({ argv }) => {
+        if (argv[2] === "stop") run.delete(argv[1]!);
+        else run.add(argv[1]!);
+        return {};
+      },
+    );
+  }
+  return { h, run };
+}
+
+function impl(kind: string): StepImpl {
+  const s = serviceSteps(makeDeps(new FakeSql())).find((x) => x.kind === kind);
+  if (!s) throw new Error(kind);
+  return s;
+}
+
+describe("ServiceManager", () => {
+  it("uses service(8) without systemd and systemctl with it", async () => {
+    const a = initHost("old", ["nova-api"], ["nova-api"]);
+    await new ServiceManager(a.h).stop("nova-api");
+    expect(a.h.commandLines()).toContain("service nova-api stop");
+    const b = initHost("new", ["nova-api"], [], true);
+    await new ServiceManager(b.h).start("nova-api");
+    expect(b.h.commandLines()).toContain("systemctl start -- nova-api.service");
+  });
+
+  it("a failing action is a UserError naming the command and its output", async () => {
+    const a = initHost("new", ["keystone"], []);
+    a.h.on(["service", "keystone", "start"], { exitCode: 1, stderr: "uwsgi: Permission denied\n" });
+    const e = (await new ServiceManager(a.h).start("keystone").catch((x: unknown) => x)) as UserError;
+    expect(e.code).toBe("SERVICE_ACTION_FAILED");
+    expect(e.message).toContain("`service keystone start` exited with 1");
+    expect(e.message).toContain("Permission denied");
+  });
+});
+
+describe("freeze.stop-apis / svc.stop", () => {
+  const params = { host: "old", units: ["nova-api", "glance-api", "cinder-api"], mode: "stop-apis" };
+
+  it("checkpoints what was active BEFORE stopping, stops it, verify says none active, undo starts exactly those", async () => {
+    const { h, run } = initHost("old", ["nova-api", "glance-api", "cinder-api"], ["nova-api", "glance-api"]);
+    const c = makeCtx({ old: h });
+    const step = impl("freeze.stop-apis");
+    const undo = await step.run(c.ctx, params);
+    expect(c.checkpoints[0]).toEqual({ host: "old", wereActive: ["nova-api", "glance-api"] });
+    // The checkpoint came before the first stop.
+    const firstStop = h.calls.findIndex((x) => "argv" in x && x.argv[2] === "stop");
+    expect(firstStop).toBeGreaterThan(0);
+    expect(run.size).toBe(0);
+    expect(await step.verify(c.ctx, params)).toMatchObject({ ok: true });
+    await step.undo!(c.ctx, params, undo as Record<string, never>);
+    expect([...run].sort()).toEqual(["glance-api", "nova-api"]);
+  });
+
+  it("a redo after a crash merges with the first attempt's record (units it already stopped are still restored)", async () => {
+    const { h, run } = initHost("old", ["nova-api", "glance-api"], ["glance-api"]);
+    const c = makeCtx({ old: h }, { host: "old", wereActive: ["nova-api", "glance-api"] });
+    const undo = await impl("freeze.stop-apis").run(c.ctx, params);
+    expect(undo).toEqual({ host: "old", wereActive: ["nova-api", "glance-api"] });
+    expect(run.size).toBe(0);
+  });
+
+  it("svc.stop refuses a unit the host does not have unless ignoreMissing", async () => {
+    const { h } = initHost("new", ["nova-api"], []);
+    const c = makeCtx({ new: h });
+    const e = (await impl("svc.stop")
+      .run(c.ctx, { host: "new", units: ["nova-api", "neutron-api"] })
+      .catch((x: unknown) => x)) as UserError;
+    expect(e.code).toBe("SERVICE_MISSING");
+    await impl("svc.stop").run(c.ctx, {
+      host: "new",
+      units: ["nova-api", "neutron-api"],
+      ignoreMissing: true,
+    });
+  });
+});
+
+describe("svc.start / svc.restart", () => {
+  it("starts what is not active, waits until active, undo stops only what it started", async () => {
+    const { h, run } = initHost("new", ["mariadb", "memcached"], ["memcached"]);
+    const c = makeCtx({ new: h });
+    const step = impl("svc.start");
+    const p = { host: "new", units: ["mariadb", "memcached"], waitActive: true };
+    const undo = await step.run(c.ctx, p);
+    expect(undo).toEqual({ host: "new", started: ["mariadb"] });
+    expect(h.commandLines().filter((l) => l.endsWith(" start"))).toEqual(["service mariadb start"]);
+    expect(await step.verify(c.ctx, p)).toMatchObject({ ok: true });
+    await step.undo!(c.ctx, p, undo as Record<string, never>);
+    expect([...run]).toEqual(["memcached"]);
+  });
+
+  it("a unit that never becomes active fails after the bound, naming it", async () => {
+    const { h } = initHost("new", ["nova-api"], []);
+    h.on(["service", "nova-api", "start"], {}); // starts, but status keeps saying stopped
+    const c = makeCtx({ new: h });
+    const e = (await impl("svc.start")
+      .run(c.ctx, { host: "new", units: ["nova-api"] })
+      .catch((x: unknown) => x)) as UserError;
+    expect(e.code).toBe("SERVICE_NOT_ACTIVE");
+    expect(e.message).toContain("nova-api did not become active");
+  });
+
+  it("svc.restart restarts and checks active (systemd host)", async () => {
+    const { h } = initHost("new", ["nova-api"], ["nova-api"], true);
+    const c = makeCtx({ new: h });
+    await impl("svc.restart").run(c.ctx, { host: "new", units: ["nova-api"] });
+    expect(h.commandLines()).toContain("systemctl restart -- nova-api.service");
+    expect(await impl("svc.restart").verify(c.ctx, { host: "new", units: ["nova-api"] })).toMatchObject({
+      ok: true,
+    });
+  });
+
+  it("freeze.haproxy-503 says it is not supported yet and what to use instead", async () => {
+    const e = (await impl("freeze.haproxy-503")
+      .run(makeCtx({}).ctx, {})
+      .catch((x: unknown) => x)) as UserError;
+    expect(e.code).toBe("NOT_SUPPORTED");
+    expect(e.nextSteps.join(" ")).toContain("stop-apis");
+  });
+});
