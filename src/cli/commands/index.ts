@@ -3,3 +3,7 @@ import "./schema.js";
 import "./validate.js";
 import "./check.js";
 import "./plan.js";
+import "./run.js";
+import "./status.js";
+import "./rollback.js";
+import "./finalize.js";

@@ -1,0 +1,186 @@
+/**
+ * `handover rollback -f answers.yaml [--yes] [--plain]`: undoes every completed step of the journal, newest first
+ * (engine: rollbackJournal), and prints an outcome per step. Asks first on a terminal; needs --yes without one.
+ * Refused after `handover finalize`. Exit 0 only when everything touched is undone.
+ */
+import type { Command } from "commander";
+import { deriveState, readJournal } from "../../engine/journal.js";
+import { rollbackJournal, type RollbackResult, type UndoOutcome } from "../../engine/rollback.js";
+import { openStateForWrite, type OpenState } from "../../engine/state-dir.js";
+import { UserError } from "../../lib/errors.js";
+import { redact } from "../../lib/redact.js";
+import type { ProgressRenderer } from "../../ui/index.js";
+import {
+  confirmOrRefuse,
+  realEngineDeps,
+  rendererFor,
+  withSigint,
+  type EngineCommandDeps,
+} from "../engine-command.js";
+import { setExitCode } from "../exit.js";
+import type { CliIo } from "../io.js";
+import { addCommand } from "../program.js";
+import { loadRun } from "../session.js";
+
+export interface RollbackOptions {
+  readonly file: string;
+  readonly yes?: boolean;
+  readonly plain?: boolean;
+}
+
+const TOUCHED = new Set(["done", "running", "failed", "undoing", "undo-failed"]);
+
+const LABEL: Record<UndoOutcome["outcome"], string> = {
+  undone: "undone",
+  "already-undone": "already undone",
+  failed: "FAILED",
+  blocked: "blocked",
+  "not-attempted": "not attempted",
+};
+
+/** A fixed-width table: outcome, step, hosts, detail. */
+export function formatOutcomes(outcomes: readonly UndoOutcome[]): string {
+  if (outcomes.length === 0) return "Nothing to undo: no step had started.";
+  const rows = outcomes.map((o) => [LABEL[o.outcome], o.stepId, o.hosts.join(",") || "-", o.message ?? ""]);
+  const head = ["outcome", "step", "hosts", "detail"];
+  const width = [0, 1, 2].map((i) => Math.max(head[i]!.length, ...rows.map((r) => r[i]!.length)));
+  const line = (r: string[]): string =>
+    r
+      .map((c, i) => (i < 3 ? c.padEnd(width[i]!) : c))
+      .join("  ")
+      .trimEnd();
+  return [line(head), ...rows.map(line)].join("\n");
+}
+
+export async function rollbackCommand(
+  o: RollbackOptions,
+  io: CliIo,
+  deps: EngineCommandDeps = realEngineDeps,
+): Promise<number> {
+  const run = await loadRun(o.file, io);
+  const signal = deps.signal ?? new AbortController().signal;
+
+  // Look before contacting any host: nothing journaled, or finalized, is refused without side effects.
+  const read = readJournal(run.stateDir);
+  if (!read) {
+    throw new UserError(
+      "JOURNAL_MISSING",
+      `There is no journal in ${run.stateDir}: nothing has run there, so there is nothing to roll back.`,
+      {
+        nextSteps: ["Check state_dir in the answer file."],
+      },
+    );
+  }
+  const peek = deriveState(read.records);
+  if (peek.finalized) {
+    // The engine's own refusal (and explanation); it touches no host when the journal is final.
+    const state = openStateForWrite({
+      stateDir: run.stateDir,
+      command: "rollback",
+      ...(deps.lock ? { lock: deps.lock } : {}),
+    });
+    try {
+      await rollbackJournal({ registry: new Map(), hosts: new Map(), journal: state.journal });
+    } finally {
+      state.close();
+    }
+  }
+  const touched = peek.steps.filter((s) => TOUCHED.has(s.status));
+  if (touched.length === 0) {
+    io.stdout(`Nothing to undo in ${run.stateDir}: no step is done or in progress.`);
+    return 0;
+  }
+  const irreversible = touched.filter((s) => s.step.irreversible !== undefined).map((s) => s.id);
+  const question =
+    `Undo ${touched.length} step(s) on ${[...new Set(touched.flatMap((s) => s.step.hosts))].join(", ") || "no host"}, newest first, returning to the old controller?` +
+    (irreversible.length > 0
+      ? ` (${irreversible.join(", ")} cannot be undone and block rollback past them.)`
+      : "");
+  const yes = await confirmOrRefuse({
+    io,
+    deps,
+    yes: o.yes ?? false,
+    question,
+    signal,
+    noTtyCode: "ROLLBACK_NEEDS_YES",
+    noTtyMessage: `Rollback would undo ${touched.length} step(s) and needs a confirmation, but there is no terminal to ask on: pass --yes.`,
+  });
+  if (!yes) {
+    io.stdout("Rollback not confirmed; nothing was changed.");
+    return 1;
+  }
+
+  const session = await deps.openSession(run, io);
+  let state: OpenState | undefined;
+  let renderer: ProgressRenderer | undefined;
+  try {
+    const missing = [
+      ...new Set(
+        touched
+          .filter((s) => s.step.irreversible === undefined && !session.registry.get(s.step.kind)?.undo)
+          .map((s) => s.step.kind),
+      ),
+    ];
+    if (missing.length > 0) {
+      throw new UserError(
+        "UNDO_NOT_IMPLEMENTED",
+        `This build of handover cannot undo step kind(s) ${missing.join(", ")}; nothing was changed.`,
+        { nextSteps: ["Use the handover version that ran the migration."] },
+      );
+    }
+    state = openStateForWrite({
+      stateDir: run.stateDir,
+      command: "rollback",
+      secrets: session.secrets,
+      now: deps.now,
+      ...(deps.lock ? { lock: deps.lock } : {}),
+    });
+    const plan = state.journal.state();
+    renderer = rendererFor(
+      {
+        steps: plan.steps.map((s) => s.step),
+        sourceRelease: plan.plan.sourceRelease,
+        targetRelease: plan.plan.targetRelease,
+      },
+      io,
+      deps,
+      o.plain ?? false,
+    );
+    const result: RollbackResult = await rollbackJournal({
+      registry: session.registry,
+      hosts: session.hosts,
+      journal: state.journal,
+      signal,
+      now: deps.now,
+      emit: (e) => renderer?.handle(e),
+    });
+    renderer.end();
+    renderer = undefined;
+    const lines = [formatOutcomes(result.outcomes), "", result.message];
+    for (const n of result.nextSteps) lines.push(`  → ${n}`);
+    lines.push(`Journal: ${state.journal.file}`);
+    io.stdout(redact(lines.join("\n"), session.secrets));
+    return result.complete ? 0 : 1;
+  } finally {
+    renderer?.end();
+    state?.close();
+    await session.close();
+  }
+}
+
+addCommand((program, io) => {
+  program
+    .command("rollback")
+    .description(
+      "undo every completed step, newest first, back to the old controller (refused after finalize)",
+    )
+    .requiredOption("-f, --file <path>", "the answer file (YAML)")
+    .option("-y, --yes", "do not ask; required without a terminal")
+    .option("--plain", "plain timestamped lines instead of the live view")
+    .action(async (options: RollbackOptions, command: Command) => {
+      const code = await withSigint(io, (signal) =>
+        rollbackCommand(options, io, { ...realEngineDeps, signal }),
+      );
+      setExitCode(command, code);
+    });
+});
