@@ -230,3 +230,32 @@ export function rewriteHorizon(src: string, spec: HorizonSpec): { text: string; 
   }
   return { text, changes };
 }
+
+/**
+ * The source text of the right-hand side of the last top-level `NAME = ...` (any expression: a list such as
+ * `ALLOWED_HOSTS = ['*']`, a multi-line dict, a string), as written; undefined when NAME is not assigned.
+ * Used to carry a setting over from the old release's file verbatim.
+ */
+export function getPythonAssignmentSource(src: string, name: string): string | undefined {
+  const sc = scan(src);
+  const last = assignments(src, sc, name).at(-1);
+  return last ? src.slice(last.rhsStart, last.stmt.end) : undefined;
+}
+
+/**
+ * Sets every top-level `NAME = ...` to `NAME = <rhs>` (rhs is Python source, e.g. from
+ * getPythonAssignmentSource); with no assignment, one is appended at the end.
+ */
+export function setPythonAssignmentSource(src: string, name: string, rhs: string): string {
+  const sc = scan(src);
+  const found = assignments(src, sc, name);
+  if (found.length === 0) {
+    const eol = /\r\n/.test(src) ? "\r\n" : "\n";
+    const sep = src === "" || /[\r\n]$/.test(src) ? "" : eol;
+    return `${src}${sep}${name} = ${rhs}${eol}`;
+  }
+  let out = src;
+  for (const { stmt, rhsStart } of [...found].reverse())
+    out = out.slice(0, rhsStart) + rhs + out.slice(stmt.end);
+  return out;
+}

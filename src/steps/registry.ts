@@ -10,6 +10,13 @@ import type { StepDeps } from "./deps.js";
 import { manageSteps } from "./manage/index.js";
 import { provisionSteps } from "./provision/index.js";
 import { serviceSteps } from "./service/index.js";
+import { configSteps } from "./config/index.js";
+import { filesSteps } from "./files/index.js";
+import { inventorySteps } from "./inventory/index.js";
+import { apiSteps } from "./api/index.js";
+import { gateSteps } from "./gate/index.js";
+import { netSteps } from "./net/index.js";
+import { novaSteps } from "./nova/index.js";
 
 /** Factories of the step groups; other groups add theirs here (one line each). */
 export const STEP_GROUPS: readonly ((deps: StepDeps) => StepImpl[])[] = [
@@ -18,6 +25,13 @@ export const STEP_GROUPS: readonly ((deps: StepDeps) => StepImpl[])[] = [
   manageSteps,
   checkSteps,
   serviceSteps,
+  configSteps,
+  filesSteps,
+  inventorySteps,
+  apiSteps,
+  gateSteps,
+  netSteps,
+  novaSteps,
 ];
 
 export function buildRegistry(deps: StepDeps, groups = STEP_GROUPS): StepRegistry {

@@ -1,0 +1,152 @@
+/**
+ * The temporary SSH key pair that lets the destination (new) pull from the source (old) with rsync:
+ * - generated on the destination in a private `mktemp -d` dir (0700), never leaving it (only the public half
+ *   travels, through the jump);
+ * - installed in the source's root authorized_keys restricted to the destination's address
+ *   (`from="<addr>",no-pty,no-agent-forwarding,no-port-forwarding,no-X11-forwarding`), marked with a comment
+ *   `handover-temp-<nonce>`;
+ * - the source's host keys written by us into a known_hosts beside the private key, so the rsync's ssh checks the
+ *   source strictly and never prompts or learns keys;
+ * - removed afterwards (authorized_keys line and the dir). Callers journal the nonce and dir BEFORE installing
+ *   (`onRecord`), so a crash cannot leave the key behind: undo and the next attempt call `removeTempKeys`.
+ */
+import { randomBytes } from "node:crypto";
+import type { Host } from "../hosts/host.js";
+import { TEMP_DIR_PATTERN, makeTempDir, removeTempDir } from "../db/mysql-cli.js";
+import { UserError } from "../lib/errors.js";
+
+export const AUTHORIZED_KEYS = "/root/.ssh/authorized_keys";
+/** Marks our lines in authorized_keys; nothing else writes it, so every such line is ours to remove. */
+export const KEY_MARK = "handover-temp-";
+const MARKED_LINE = new RegExp(`\\s${KEY_MARK}[0-9a-f]{8,}\\s*$`);
+const HOST_KEY_FILES = [
+  "/etc/ssh/ssh_host_ed25519_key.pub",
+  "/etc/ssh/ssh_host_ecdsa_key.pub",
+  "/etc/ssh/ssh_host_rsa_key.pub",
+];
+const ADDRESS = /^[0-9A-Fa-f.:]+$|^[A-Za-z0-9.-]+$/;
+
+export interface TempKey {
+  /** Dir on the destination holding `id`, `id.pub` and `known_hosts`. */
+  readonly dir: string;
+  readonly identityFile: string;
+  readonly knownHostsFile: string;
+  readonly nonce: string;
+}
+
+/** What callers journal: enough to remove everything again. */
+export interface TempKeyRecord {
+  readonly dir: string;
+  readonly nonce: string;
+}
+
+/** The authorized_keys line: the key may only be used from `fromAddress`, without a pty or any forwarding. */
+export function restrictedKeyLine(publicKey: string, fromAddress: string, nonce: string): string {
+  if (!ADDRESS.test(fromAddress))
+    throw new UserError("PLAN_PARAM", `unusual address for from=: ${fromAddress}`);
+  const [type, blob] = publicKey.trim().split(/\s+/);
+  if (!type || !blob || !/^ssh-|^ecdsa-/.test(type)) {
+    throw new UserError("TEMP_KEY_FAILED", "ssh-keygen wrote an unexpected public key");
+  }
+  return `from="${fromAddress}",no-pty,no-agent-forwarding,no-port-forwarding,no-X11-forwarding ${type} ${blob} ${KEY_MARK}${nonce}`;
+}
+
+/** authorized_keys text without our marked lines (only these nonces, or every marked line when omitted). */
+export function withoutTempKeys(text: string, nonces?: readonly string[]): string {
+  const lines = text.split("\n");
+  const keep = lines.filter((l) => {
+    if (!MARKED_LINE.test(l)) return true;
+    return nonces !== undefined && !nonces.some((n) => l.trimEnd().endsWith(`${KEY_MARK}${n}`));
+  });
+  return keep.join("\n");
+}
+
+/** known_hosts lines for `address` from the source's own host key files (read over our SSH connection). */
+export async function knownHostsFor(source: Host, address: string, port = 22): Promise<string> {
+  const name = port === 22 ? address : `[${address}]:${port}`;
+  const lines: string[] = [];
+  for (const f of HOST_KEY_FILES) {
+    if ((await source.stat(f)) === undefined) continue;
+    const [type, blob] = (await source.readFile(f)).toString("utf8").trim().split(/\s+/);
+    if (type && blob) lines.push(`${name} ${type} ${blob}`);
+  }
+  if (lines.length === 0) {
+    throw new UserError("TEMP_KEY_FAILED", `on ${source.name}: no SSH host key found in /etc/ssh`, {
+      nextSteps: [`Check sshd's host keys on ${source.name}.`],
+    });
+  }
+  return `${lines.join("\n")}\n`;
+}
+
+/**
+ * Creates the key on `dest`, installs it on `source` for `fromAddress`, writes the known_hosts for `sourceAddress`.
+ * `onRecord` is called (to journal) after the dir exists and BEFORE the source is touched.
+ */
+export async function createTempKey(
+  dest: Host,
+  source: Host,
+  opts: { fromAddress: string; sourceAddress: string; port?: number; onRecord: (r: TempKeyRecord) => void },
+): Promise<TempKey> {
+  const nonce = randomBytes(8).toString("hex");
+  const dir = await makeTempDir(dest);
+  opts.onRecord({ dir, nonce });
+  const identityFile = `${dir}/id`;
+  const knownHostsFile = `${dir}/known_hosts`;
+  await dest.run([
+    "ssh-keygen",
+    "-q",
+    "-t",
+    "ed25519",
+    "-N",
+    "",
+    "-C",
+    `${KEY_MARK}${nonce}`,
+    "-f",
+    identityFile,
+  ]);
+  const pub = (await dest.readFile(`${identityFile}.pub`)).toString("utf8");
+  await dest.writeFileAtomic(knownHostsFile, await knownHostsFor(source, opts.sourceAddress, opts.port), {
+    mode: 0o600,
+    uid: 0,
+    gid: 0,
+  });
+  const line = restrictedKeyLine(pub, opts.fromAddress, nonce);
+  await source.run(["mkdir", "-p", "-m", "0700", "--", "/root/.ssh"]);
+  const current = (await source.stat(AUTHORIZED_KEYS))
+    ? (await source.readFile(AUTHORIZED_KEYS)).toString("utf8")
+    : "";
+  const sep = current === "" || current.endsWith("\n") ? "" : "\n";
+  // writeFileAtomic keeps an existing file's owner and mode; a new one is root's, 0600 (sshd's StrictModes).
+  await source.writeFileAtomic(AUTHORIZED_KEYS, `${current}${sep}${line}\n`, { mode: 0o600, uid: 0, gid: 0 });
+  return { dir, identityFile, knownHostsFile, nonce };
+}
+
+/** Removes the recorded keys' lines from the source and their dirs on the destination. Idempotent. */
+export async function removeTempKeys(
+  dest: Host,
+  source: Host,
+  records: readonly TempKeyRecord[],
+): Promise<void> {
+  if (records.length === 0) return;
+  if (await source.stat(AUTHORIZED_KEYS)) {
+    const text = (await source.readFile(AUTHORIZED_KEYS)).toString("utf8");
+    const cleaned = withoutTempKeys(
+      text,
+      records.map((r) => r.nonce),
+    );
+    if (cleaned !== text) await source.writeFileAtomic(AUTHORIZED_KEYS, cleaned);
+  }
+  for (const r of records) if (TEMP_DIR_PATTERN.test(r.dir)) await removeTempDir(dest, r.dir);
+}
+
+/** Records from journaled undo data (`tempKeys: [{dir, nonce}]`); malformed entries are skipped. */
+export function tempKeyRecords(v: unknown): TempKeyRecord[] {
+  if (!Array.isArray(v)) return [];
+  return v.flatMap((x) => {
+    if (typeof x !== "object" || x === null) return [];
+    const r = x as Record<string, unknown>;
+    return typeof r.dir === "string" && typeof r.nonce === "string" && /^[0-9a-f]{8,}$/.test(r.nonce)
+      ? [{ dir: r.dir, nonce: r.nonce }]
+      : [];
+  });
+}

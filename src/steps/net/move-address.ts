@@ -1,0 +1,151 @@
+/**
+ * net.move-address: the switch. Validates first (src/net/validate.ts, and an ARP probe from new's interface for
+ * the address while old still holds it: same L2 segment), checkpoints, then `ip addr del` on old, `ip addr add` on
+ * new, and a gratuitous ARP from new with the moved address as source (without it computes keep old's MAC for
+ * 30-50 s; LAB.md). Verify: present on new's interface, absent on old. Undo moves it back and ARPs from old.
+ *
+ * Idempotent and crash-tolerant: every action looks at where the address is now. An address on neither host is
+ * only accepted when the journal says this step removed it from old (a crash between del and add).
+ */
+import type { JsonObject, StepContext, StepImpl, VerifyResult } from "../../engine/step.js";
+import type { Host } from "../../hosts/host.js";
+import { addressesOf, checkInterface, findAddress, normaliseIp } from "../../net/addresses.js";
+import { detectArping, gratuitousArpArgv, probeArgv } from "../../net/arping.js";
+import { beforeMoveProblems, planProblems, type MovePlan } from "../../net/validate.js";
+import { UserError } from "../../lib/errors.js";
+import type { StepDeps } from "../deps.js";
+import { Params } from "../params.js";
+
+interface MoveParams extends MovePlan {
+  network: string;
+  gratuitousArp: boolean;
+}
+
+function read(raw: JsonObject): MoveParams {
+  const p = new Params("net.move-address", raw);
+  const m: MoveParams = {
+    network: p.str("network", ""),
+    address: p.str("address"),
+    prefix: p.num("prefix"),
+    oldInterface: checkInterface(p.str("oldInterface")),
+    newInterface: checkInterface(p.str("newInterface")),
+    gratuitousArp: p.bool("gratuitousArp", true),
+  };
+  const problems = planProblems(m);
+  if (problems.length > 0) throw new UserError("PLAN_PARAM", `net.move-address: ${problems.join("; ")}`);
+  return { ...m, address: normaliseIp(m.address) };
+}
+
+const cidr = (m: MoveParams): string => `${m.address}/${m.prefix}`;
+
+async function onInterface(host: Host, m: MoveParams, ifname: string): Promise<boolean> {
+  return (await addressesOf(host, ifname)).some((a) => a.address === m.address);
+}
+
+/** Gratuitous ARP from `host`; a failure is reported loudly but does not undo a move that already happened. */
+async function announce(ctx: StepContext, host: Host, m: MoveParams, ifname: string): Promise<void> {
+  if (!m.gratuitousArp || m.address.includes(":")) return; // IPv6 has no ARP (unsolicited NA is the kernel's job)
+  const flavour = await detectArping(host);
+  if (!flavour) {
+    ctx.emit({
+      type: "log",
+      level: "warn",
+      message: `no arping on ${host.name}: neighbours keep the old MAC for ${m.address} until their ARP caches expire (30-50 s); install arping`,
+    });
+    return;
+  }
+  // Unsolicited ARP expects no replies; arping's exit code says nothing about whether neighbours heard it.
+  const r = await host.exec(gratuitousArpArgv(flavour, m.address, ifname), { timeoutMs: 20_000 });
+  if (r.exitCode !== 0 && r.exitCode !== 1) {
+    ctx.emit({
+      type: "log",
+      level: "warn",
+      message: `gratuitous ARP for ${m.address} on ${host.name} exited with ${r.exitCode}: ${r.stderr.trim()}`,
+    });
+  }
+}
+
+export function moveAddressStep(_deps: StepDeps): StepImpl {
+  return {
+    kind: "net.move-address",
+    async run(ctx, raw) {
+      const m = read(raw);
+      const old = ctx.host("old");
+      const neu = ctx.host("new");
+      const prevRemoved = ctx.previousUndoData?.removedFromOld === true;
+      const at = { old: await findAddress(old, m.address), new: await findAddress(neu, m.address) };
+      const undo: JsonObject = { address: m.address, prefix: m.prefix, removedFromOld: true };
+
+      if (!at.old && at.new?.ifname === m.newInterface) {
+        // Moved already (a redo after a crash past the add): just make sure neighbours know.
+        ctx.checkpoint?.(undo);
+        await announce(ctx, neu, m, m.newInterface);
+        return undo;
+      }
+      if (!(prevRemoved && !at.old)) {
+        const problems = beforeMoveProblems(m, at);
+        if (problems.length > 0) {
+          throw new UserError(
+            "NET_MOVE_INVALID",
+            `cannot move ${cidr(m)} (${m.network}): ${problems.join("; ")}`,
+            {
+              nextSteps: ["Fix the answer file's networks (or the hosts' addresses), plan again, then run."],
+            },
+          );
+        }
+        const flavour = await detectArping(neu);
+        if (flavour && !m.address.includes(":")) {
+          const probe = await neu.exec(probeArgv(flavour, m.address, m.newInterface), { timeoutMs: 15_000 });
+          if (probe.exitCode !== 0) {
+            throw new UserError(
+              "NET_NOT_SAME_SEGMENT",
+              `new's ${m.newInterface} gets no ARP reply for ${m.address} from old: they do not seem to share an L2 segment`,
+              {
+                nextSteps: [
+                  `Check that ${m.newInterface} on new is on the same network as ${m.oldInterface} on old.`,
+                ],
+              },
+            );
+          }
+        }
+      }
+      ctx.checkpoint?.(undo);
+      const started = ctx.now().getTime();
+      if (at.old) await old.run(["ip", "addr", "del", cidr(m), "dev", at.old.ifname]);
+      if (!(await onInterface(neu, m, m.newInterface)))
+        await neu.run(["ip", "addr", "add", cidr(m), "dev", m.newInterface]);
+      await announce(ctx, neu, m, m.newInterface);
+      const ms = ctx.now().getTime() - started;
+      ctx.emit({
+        type: "log",
+        level: "info",
+        message: `${cidr(m)} moved from old ${m.oldInterface} to new ${m.newInterface} in ${ms} ms`,
+      });
+      return { ...undo, moveMs: ms };
+    },
+
+    async verify(ctx, raw): Promise<VerifyResult> {
+      const m = read(raw);
+      const onNew = await onInterface(ctx.host("new"), m, m.newInterface);
+      const onOld = await findAddress(ctx.host("old"), m.address);
+      if (onNew && !onOld)
+        return { ok: true, detail: `${cidr(m)} is on new's ${m.newInterface} and not on old` };
+      return {
+        ok: false,
+        detail: `${m.address}: ${onNew ? "on" : "not on"} new's ${m.newInterface}, ${onOld ? `still on old's ${onOld.ifname}` : "not on old"}`,
+      };
+    },
+
+    async undo(ctx, raw, undoData) {
+      const m = read(raw);
+      if (undoData.removedFromOld !== true) return; // nothing moved yet
+      const old = ctx.host("old");
+      const neu = ctx.host("new");
+      const onNew = await findAddress(neu, m.address);
+      if (onNew) await neu.run(["ip", "addr", "del", cidr(m), "dev", onNew.ifname]);
+      if (!(await onInterface(old, m, m.oldInterface)))
+        await old.run(["ip", "addr", "add", cidr(m), "dev", m.oldInterface]);
+      await announce(ctx, old, m, m.oldInterface);
+    },
+  };
+}
