@@ -11,6 +11,7 @@ import { UserError } from "../../lib/errors.js";
 import { redact } from "../../lib/redact.js";
 import type { ProgressRenderer } from "../../ui/index.js";
 import {
+  confirmGate,
   confirmOrRefuse,
   realEngineDeps,
   rendererFor,
@@ -20,7 +21,7 @@ import {
 import { setExitCode } from "../exit.js";
 import type { CliIo } from "../io.js";
 import { addCommand } from "../program.js";
-import { loadRun } from "../session.js";
+import { loadRun, withOverrides } from "../session.js";
 
 export interface RollbackOptions {
   readonly file: string;
@@ -114,10 +115,22 @@ export async function rollbackCommand(
   let state: OpenState | undefined;
   let renderer: ProgressRenderer | undefined;
   try {
+    // gate.confirm is the commands' own step (it asks the operator); its undo is a no-op.
+    const registry = withOverrides(session.registry, [
+      confirmGate({
+        io,
+        deps,
+        yes: false,
+        signal,
+        journal: () => state?.journal,
+        renderer: () => renderer,
+        plan: peek.plan,
+      }),
+    ]);
     const missing = [
       ...new Set(
         touched
-          .filter((s) => s.step.irreversible === undefined && !session.registry.get(s.step.kind)?.undo)
+          .filter((s) => s.step.irreversible === undefined && !registry.get(s.step.kind)?.undo)
           .map((s) => s.step.kind),
       ),
     ];
@@ -147,7 +160,7 @@ export async function rollbackCommand(
       o.plain ?? false,
     );
     const result: RollbackResult = await rollbackJournal({
-      registry: session.registry,
+      registry,
       hosts: session.hosts,
       journal: state.journal,
       signal,
