@@ -3,6 +3,7 @@
  * credentials from the answer file, real timers, crypto-random passwords.
  */
 import { randomBytes } from "node:crypto";
+import type { Answers } from "../answers/index.js";
 import { MysqlClient, type TcpTunnel } from "../db/mysql-client.js";
 import { clientSession } from "../db/sql-session.js";
 import type { Host } from "../hosts/host.js";
@@ -37,4 +38,21 @@ export function realStepDeps(admins: Readonly<Record<string, MysqlAdmin>>): Step
     // 24 random bytes, URL-safe: no character that needs quoting in a URL, an INI file or SQL.
     generatePassword: () => randomBytes(24).toString("base64url"),
   };
+}
+
+/** The controllers' MySQL admin logins from the answer file and its resolved secrets (by field path). */
+export function mysqlAdminsFromAnswers(
+  answers: Answers,
+  secrets: ReadonlyMap<string, string>,
+): Record<string, MysqlAdmin> {
+  const one = (name: "old" | "new"): MysqlAdmin => {
+    const m = answers.controllers[name].mysql;
+    return {
+      user: m.user,
+      password: secrets.get(`controllers.${name}.mysql.password`) ?? "",
+      host: m.host,
+      port: m.port,
+    };
+  };
+  return { old: one("old"), new: one("new") };
 }
