@@ -156,11 +156,17 @@ export function configCopyStep(_deps: StepDeps): StepImpl {
         };
       }
       for (const sub of PRIVATE_KEY_DIRS) {
-        const st = await neu.stat(`${p.dir}/${sub}`);
-        if (st?.isDirectory && (st.mode & 0o777) !== 0o700) {
+        const path = `${p.dir}/${sub}`;
+        if (!(await neu.stat(path))?.isDirectory) continue;
+        // Modes as find(1) reports them: keystone refuses keys readable by anyone but itself.
+        const modes = await neu.run(["find", path, "-printf", "%m %y %P\\n"]);
+        const wrong = modes.stdout
+          .split("\n")
+          .filter((l) => l !== "" && !/^700 d /.test(l) && !/^600 f /.test(l));
+        if (wrong.length > 0) {
           return {
             ok: false,
-            detail: `${p.dir}/${sub} on ${neu.name} has mode ${(st.mode & 0o777).toString(8)}, not 700`,
+            detail: `${path} on ${neu.name} is not 0700 dirs / 0600 files: ${wrong.slice(0, 5).join(", ")}`,
           };
         }
       }
