@@ -16,7 +16,15 @@ export async function sqlFor(
   options: OpenSqlOptions = {},
 ): Promise<SqlSession> {
   const s = await deps.openSql(ctx.host(hostName), options);
-  return READ_ONLY_HOSTS.has(hostName) ? readOnlySession(s, `the ${hostName} controller's MySQL`) : s;
+  if (!READ_ONLY_HOSTS.has(hostName)) return s;
+  try {
+    // Twice read-only: the server itself refuses writes in this session, and the wrapper refuses to send them.
+    await s.execute("SET SESSION TRANSACTION READ ONLY");
+  } catch (e) {
+    await s.close();
+    throw e;
+  }
+  return readOnlySession(s, `the ${hostName} controller's MySQL`);
 }
 
 export function withSql<T>(

@@ -125,7 +125,10 @@ describe("db.copy", () => {
     expect(v.ok).toBe(false);
     expect(v.detail).toContain("instances: old 5 rows, new 4");
     // Old was only read.
-    expect(s.sql.sqlOn("old").every((q) => /^(SELECT|SHOW)/.test(q))).toBe(true);
+    expect(s.sql.sqlOn("old").every((q) => /^(SELECT|SHOW|SET SESSION TRANSACTION READ ONLY$)/.test(q))).toBe(
+      true,
+    );
+    expect(s.sql.sqlOn("old")[0]).toBe("SET SESSION TRANSACTION READ ONLY");
   });
 
   it("verify fails when the database is missing on new", async () => {
@@ -157,6 +160,7 @@ describe("db.copy", () => {
     const sess = await sqlFor(s.deps, h.ctx, "old");
     await expect(sess.execute("DROP DATABASE nova")).rejects.toThrow(/tried to change/);
     await expect(sess.query("DELETE FROM nova.instances")).rejects.toThrow(/does not only read/);
-    expect(s.sql.sqlOn("old")).toEqual([]);
+    // The server is told too: the session is read-only before anything else is sent.
+    expect(s.sql.sqlOn("old")).toEqual(["SET SESSION TRANSACTION READ ONLY"]);
   });
 });
