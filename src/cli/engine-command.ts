@@ -9,7 +9,6 @@ import type { JsonObject, Plan, StepImpl } from "../engine/step.js";
 import type { OpenStateOptions } from "../engine/state-dir.js";
 import { UserError } from "../lib/errors.js";
 import { createRenderer, type ProgressRenderer } from "../ui/index.js";
-import type { TtyStream } from "../ui/tty.js";
 import type { CliIo } from "./io.js";
 import { realSessionDeps, type SessionDeps } from "./session.js";
 
@@ -22,7 +21,7 @@ export interface EngineCommandDeps extends SessionDeps {
    */
   readonly signal?: AbortSignal;
   /** The terminal for the live progress view (process.stdout in real use). */
-  readonly tty?: TtyStream;
+  readonly tty?: NodeJS.WriteStream;
   /** Lock details (tests: pid, liveness). */
   readonly lock?: OpenStateOptions["lock"];
 }
@@ -61,21 +60,22 @@ export async function confirmOrRefuse(o: {
       nextSteps: ["Run it on a terminal to be asked, or pass --yes to confirm without one."],
     });
   }
-  o.renderer?.suspend();
+  await o.renderer?.suspend();
   try {
     return await o.deps.confirm(o.question, o.signal);
   } finally {
-    o.renderer?.resume();
+    await o.renderer?.resume();
   }
 }
 
-export function rendererFor(
+/** The renderer for this command's output, started. */
+export async function startRenderer(
   plan: Pick<Plan, "steps" | "sourceRelease" | "targetRelease">,
   io: CliIo,
   deps: Pick<EngineCommandDeps, "tty">,
   plain: boolean,
-): ProgressRenderer {
-  return createRenderer({
+): Promise<ProgressRenderer> {
+  const r = createRenderer({
     plan,
     plain,
     isTTY: io.isTTY,
@@ -83,6 +83,8 @@ export function rendererFor(
     writeLine: (l) => io.stdout(l),
     ...(deps.tty ? { tty: deps.tty } : {}),
   });
+  await r.start?.();
+  return r;
 }
 
 /**

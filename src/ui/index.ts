@@ -1,12 +1,12 @@
-/** Picks the renderer: live on a terminal, plain lines otherwise (CI, pipes, `--plain`, TERM=dumb). */
+/** Picks the renderer: listr2 on a terminal, plain lines otherwise (CI, pipes, `--plain`, TERM=dumb). */
 import type { Plan } from "../engine/step.js";
+import { ListrView } from "./listr.js";
 import { PlainRenderer } from "./plain.js";
 import type { ProgressRenderer } from "./renderer.js";
-import { TtyRenderer, type TtyStream } from "./tty.js";
 
 export type { ProgressRenderer } from "./renderer.js";
 export { PlainRenderer } from "./plain.js";
-export { TtyRenderer } from "./tty.js";
+export { ListrView } from "./listr.js";
 
 export interface RendererChoice {
   readonly plan: Pick<Plan, "steps" | "sourceRelease" | "targetRelease">;
@@ -16,16 +16,11 @@ export interface RendererChoice {
   /** Plain lines go here. */
   readonly writeLine: (line: string) => void;
   /** The terminal, for the live view; without it the plain renderer is used. */
-  readonly tty?: TtyStream;
+  readonly tty?: NodeJS.WriteStream;
 }
 
 export function createRenderer(c: RendererChoice): ProgressRenderer {
-  const live = !c.plain && c.isTTY && c.tty !== undefined && c.env.TERM !== "dumb" && !c.env.CI;
-  if (live) {
-    return new TtyRenderer(c.plan, {
-      stream: c.tty,
-      heading: `${c.plan.sourceRelease} → ${c.plan.targetRelease}`,
-    });
-  }
+  const live = !c.plain && c.isTTY && c.tty !== undefined && c.env["TERM"] !== "dumb" && !c.env["CI"];
+  if (live && c.tty) return new ListrView(c.plan, { stdout: c.tty });
   return new PlainRenderer(c.plan, { write: c.writeLine });
 }

@@ -17,7 +17,7 @@ import {
   confirmGate,
   confirmOrRefuse,
   realEngineDeps,
-  rendererFor,
+  startRenderer,
   resumeCommands,
   withSigint,
   type EngineCommandDeps,
@@ -138,7 +138,7 @@ export async function finalizeCommand(
       ...(deps.lock ? { lock: deps.lock } : {}),
     });
     if (fin.length > 0) {
-      renderer = rendererFor(full, io, deps, o.plain ?? false);
+      renderer = await startRenderer(full, io, deps, o.plain ?? false);
       try {
         await runPlan({
           plan: full,
@@ -151,7 +151,7 @@ export async function finalizeCommand(
           emit: (e) => renderer?.handle(e),
         });
       } finally {
-        renderer.end();
+        await renderer.end();
         renderer = undefined;
       }
     }
@@ -159,7 +159,7 @@ export async function finalizeCommand(
     io.stdout(`Finalized at ${rec.at}; rollback is no longer possible.\nJournal: ${state.journal.file}`);
     return 0;
   } finally {
-    renderer?.end();
+    await renderer?.end();
     state?.close();
     await session.close();
   }

@@ -14,7 +14,7 @@ import {
   confirmGate,
   confirmOrRefuse,
   realEngineDeps,
-  rendererFor,
+  startRenderer,
   withSigint,
   type EngineCommandDeps,
 } from "../engine-command.js";
@@ -149,7 +149,7 @@ export async function rollbackCommand(
       ...(deps.lock ? { lock: deps.lock } : {}),
     });
     const plan = state.journal.state();
-    renderer = rendererFor(
+    renderer = await startRenderer(
       {
         steps: plan.steps.map((s) => s.step),
         sourceRelease: plan.plan.sourceRelease,
@@ -167,7 +167,7 @@ export async function rollbackCommand(
       now: deps.now,
       emit: (e) => renderer?.handle(e),
     });
-    renderer.end();
+    await renderer.end();
     renderer = undefined;
     const lines = [formatOutcomes(result.outcomes), "", result.message];
     for (const n of result.nextSteps) lines.push(`  → ${n}`);
@@ -175,7 +175,7 @@ export async function rollbackCommand(
     io.stdout(redact(lines.join("\n"), session.secrets));
     return result.complete ? 0 : 1;
   } finally {
-    renderer?.end();
+    await renderer?.end();
     state?.close();
     await session.close();
   }

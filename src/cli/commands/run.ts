@@ -22,7 +22,7 @@ import type { ProgressRenderer } from "../../ui/index.js";
 import {
   confirmGate,
   realEngineDeps,
-  rendererFor,
+  startRenderer,
   resumeCommands,
   withSigint,
   type EngineCommandDeps,
@@ -179,7 +179,7 @@ export async function runCommand(
         `${doneBefore > 0 ? ` (${doneBefore} done earlier, re-verified first)` : ""}, up to ${concurrency} at once.` +
         `\nJournal: ${journalFile}`,
     );
-    renderer = rendererFor(plan, io, deps, o.plain ?? false);
+    renderer = await startRenderer(plan, io, deps, o.plain ?? false);
     try {
       const summary = await runPlan({
         plan,
@@ -191,7 +191,7 @@ export async function runCommand(
         now: deps.now,
         emit: (e) => renderer?.handle(e),
       });
-      renderer.end();
+      await renderer.end();
       renderer = undefined;
       const parts = [`${summary.ran.length} ran`];
       if (summary.skipped.length > 0) parts.push(`${summary.skipped.length} already done`);
@@ -205,7 +205,7 @@ export async function runCommand(
       );
       return 0;
     } catch (e) {
-      renderer?.end();
+      await renderer?.end();
       renderer = undefined;
       if (isUserError(e) && (e.code === "STEP_FAILED" || e.code === "RUN_INTERRUPTED")) {
         throw new UserError(e.code, `${e.message}\nJournal: ${journalFile}`, {
@@ -221,7 +221,7 @@ export async function runCommand(
       throw e;
     }
   } finally {
-    renderer?.end();
+    await renderer?.end();
     state?.close();
     await session.close();
   }
