@@ -31,6 +31,14 @@ const RSYNC_EXIT: Readonly<Record<number, string>> = {
   255: "ssh failed",
 };
 
+function ended(stream: NodeJS.ReadableStream): Promise<void> {
+  return new Promise((resolve) => {
+    stream.once("end", () => resolve());
+    stream.once("close", () => resolve());
+    stream.once("error", () => resolve());
+  });
+}
+
 export async function rsyncPull(ctx: StepContext, dest: Host, source: Host, o: PullOptions): Promise<number> {
   const key = await createTempKey(dest, source, {
     fromAddress: dest.address,
@@ -71,6 +79,12 @@ export async function rsyncPull(ctx: StepContext, dest: Host, source: Host, o: P
     });
     try {
       const r = await run.done;
+      // The exit status can arrive before the last output: let stdout/stderr drain (bounded: a host that never
+      // ends a stream must not hang the step).
+      await Promise.race([
+        Promise.all([ended(run.stdout), ended(run.stderr)]),
+        new Promise((resolve) => setTimeout(resolve, 2000).unref()),
+      ]);
       if (ctx.signal.aborted) throw new UserError("ABORTED", `${o.what} interrupted`);
       // 24: files vanished on the source mid-copy (an image deleted while the cloud is live): not an error.
       if (r.exitCode !== 0 && r.exitCode !== 24) {

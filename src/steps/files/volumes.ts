@@ -23,6 +23,7 @@ import { cleanupKeys } from "./sync.js";
 const UUID = /^[0-9a-fA-F-]{8,64}$/;
 const VG = /^[A-Za-z0-9+_.-]{1,127}$/;
 const GIB = 1024 ** 3;
+const PROGRESS_EVERY_BYTES = 64 * 1024 * 1024;
 
 interface Volume {
   id: string;
@@ -178,6 +179,7 @@ export function volumesCopyStep(_deps: StepDeps): StepImpl {
             ? await neu.exec(["lvs", "--noheadings", "-o", "segtype", `${p.location}/${volumeName(v)}`])
             : undefined;
           const sparse = seg?.stdout.trim() === "thin";
+          let nextReport = PROGRESS_EVERY_BYTES;
           await pipeBetween(
             { host: old, argv: ["dd", `if=${dev}`, "bs=4M", "iflag=direct", "status=none"] },
             {
@@ -195,8 +197,9 @@ export function volumesCopyStep(_deps: StepDeps): StepImpl {
               code: "VOLUME_COPY_FAILED",
               signal: ctx.signal,
               onBytes: (n) => {
-                if (n % (256 * 1024 * 1024) < 65536)
-                  ctx.emit({ type: "step-progress", message: `volume ${v.id}`, bytes: n, totalBytes: bytes });
+                if (n < nextReport) return;
+                nextReport = n + PROGRESS_EVERY_BYTES;
+                ctx.emit({ type: "step-progress", message: `volume ${v.id}`, bytes: n, totalBytes: bytes });
               },
             },
           );

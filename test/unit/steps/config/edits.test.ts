@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import type { JsonObject } from "../../../../src/engine/step.js";
 import { configRewriteStep } from "../../../../src/steps/config/rewrite.js";
 import { configHorizonStep } from "../../../../src/steps/config/horizon.js";
 import { configEditStep } from "../../../../src/steps/config/edit.js";
@@ -37,7 +38,7 @@ function hosts() {
   return { old, neu };
 }
 
-const rewrite = {
+const rewrite: JsonObject = {
   service: "nova",
   credentials: "keep",
   secretFile: "/var/lib/handover/secrets/nova",
