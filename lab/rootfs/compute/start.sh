@@ -2,11 +2,12 @@
 # At `lab up`, inside a compute host: set the host-specific addresses in its configs (nova my_ip, the Open
 # vSwitch agent's tunnel address), as config management would on each node. No daemon runs here besides sshd
 # (started by the lab): there is no hypervisor, and the computes' service rows live in the old controller's DB.
-# Env: LAB_COMPUTE<N>_MGMT for this host's name (compute<N>); falls back to eth0's first IPv4 address.
+# Env: LAB_HOST (else the hostname), LAB_COMPUTE<N>_MGMT for that name (compute<N>); falls back to eth0's first
+# IPv4 address.
 set -eu
 
 mkdir -p /run/lock && chmod 1777 /run/lock
-name=$(hostname)
+name=${LAB_HOST:-$(hostname)}
 var="LAB_$(echo "$name" | tr 'a-z-' 'A-Z_')_MGMT"
 eval "ip_addr=\${$var:-}"
 if [ -z "$ip_addr" ]; then

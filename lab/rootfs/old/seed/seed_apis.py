@@ -205,7 +205,7 @@ def resource_providers():
                          "allocation_ratio": 16.0},
                 "MEMORY_MB": {"total": 16384, "reserved": 512, "min_unit": 1, "max_unit": 16384, "step_size": 1,
                               "allocation_ratio": 1.5},
-                "DISK_GB": {"total": 100, "reserved": 0, "min_unit": 1, "max_unit": 100, "step_size": 1,
+                "DISK_GB": {"total": 400, "reserved": 0, "min_unit": 1, "max_unit": 400, "step_size": 1,
                             "allocation_ratio": 1.0},
             }})
         placement("PUT", f"/resource_providers/{rp}/traits", {
