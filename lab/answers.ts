@@ -44,7 +44,7 @@ export function deepMerge(base: Yaml, overlay: Yaml): Yaml {
 }
 
 /** Services present on old, from its config dirs (falls back to the full list before the old rootfs is seeded). */
-export function servicesOn(oldRoot: string): string[] {
+export function servicesOn(oldLayers: readonly string[]): string[] {
   const dirs: [string, string][] = [
     ["keystone", "etc/keystone"],
     ["glance", "etc/glance"],
@@ -54,7 +54,7 @@ export function servicesOn(oldRoot: string): string[] {
     ["cinder", "etc/cinder"],
     ["horizon", "etc/openstack-dashboard"],
   ];
-  const found = dirs.filter(([, d]) => existsSync(join(oldRoot, d))).map(([s]) => s);
+  const found = dirs.filter(([, d]) => oldLayers.some((l) => existsSync(join(l, d)))).map(([s]) => s);
   return found.length > 0 ? found : dirs.map(([s]) => s);
 }
 

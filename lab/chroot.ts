@@ -11,12 +11,21 @@ export interface ChrootOptions {
   readonly env?: Readonly<Record<string, string>>;
   /** Extra bind mounts: [host path, path inside the rootfs]. */
   readonly binds?: readonly (readonly [string, string])[];
+  /**
+   * Mount an overlay at `rootfs` first: read-only `lowers` (top first) and a writable `upper` (with `work`), so
+   * a build step changes only `upper` and never copies the layers below.
+   */
+  readonly overlay?: { readonly lowers: readonly string[]; readonly upper: string; readonly work: string };
+  /** Run in a UTS namespace of its own with this host name (services record the host they run on). */
+  readonly hostname?: string;
 }
 
 /** The mount script run as PID 1 of the new PID namespace, before exec'ing chroot. "$1" is the rootfs. */
 const SETUP = `set -e
 R="$1"; shift
 if [ -n "$LAB_ISOLATED_NET" ]; then ip link set lo up; fi
+if [ -n "$LAB_HOSTNAME" ]; then hostname "$LAB_HOSTNAME"; fi
+if [ -n "$LAB_OVERLAY" ]; then mount -t overlay overlay -o "$LAB_OVERLAY" "$R"; fi
 mount -t proc proc "$R/proc"
 mount -t sysfs sysfs "$R/sys"
 mount --rbind /dev "$R/dev"
@@ -41,6 +50,7 @@ export function chrootRun(
 ): Promise<number> {
   const unshareArgs = ["--mount", "--pid", "--fork", "--propagation", "private"];
   if (opts.isolatedNetwork) unshareArgs.push("--net");
+  if (opts.hostname) unshareArgs.push("--uts");
   const binds = (opts.binds ?? []).map(([src, dst]) => `${src}=${dst};`).join("");
   return runLogged("unshare", [...unshareArgs, "sh", "-c", SETUP, "lab-chroot", rootfs, ...argv], logFd, {
     env: {
@@ -50,6 +60,10 @@ export function chrootRun(
       HOME: "/root",
       LAB_ISOLATED_NET: opts.isolatedNetwork ? "1" : "",
       LAB_BINDS: binds,
+      LAB_HOSTNAME: opts.hostname ?? "",
+      LAB_OVERLAY: opts.overlay
+        ? `lowerdir=${opts.overlay.lowers.join(":")},upperdir=${opts.overlay.upper},workdir=${opts.overlay.work}`
+        : "",
       ...opts.env,
     },
   });

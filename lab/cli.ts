@@ -4,14 +4,13 @@
  */
 import { existsSync } from "node:fs";
 import { Command, InvalidArgumentError } from "commander";
+import { ensureCaches } from "./caches.js";
 import { down } from "./down.js";
 import { findHost, spawnIn } from "./enter.js";
 import { tcpOpen } from "./host-services.js";
-import { ensureMirror } from "./mirror.js";
 import { ANSWERS_FILE } from "./paths.js";
 import { labHosts, sshAddress } from "./plan.js";
 import { PreflightError, requireRoot } from "./preflight.js";
-import { ensureAllRootfs } from "./rootfs-cache.js";
 import { isAlive, readState } from "./state.js";
 import { up } from "./up.js";
 
@@ -76,10 +75,10 @@ export function labProgram(setCode: (code: number) => void): Command {
   program
     .command("build")
     .description("build the rootfs caches and the Zed mirror without starting anything")
-    .action(async () => {
+    .option("--computes <n>", "number of compute hosts the old controller is seeded for", computesOption, 1)
+    .action(async (o: { computes: number }) => {
       requireRoot();
-      const lowers = await ensureAllRootfs();
-      await ensureMirror(lowers.new);
+      await ensureCaches(o.computes);
     });
   program
     .command("answers")

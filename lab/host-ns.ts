@@ -21,7 +21,7 @@ import { hostNetns } from "./network.js";
 import { HOSTS_DIR, hostDir, kindDir, LOG_DIR, NS_DIR } from "./paths.js";
 import { sshAddress, type LabHost } from "./plan.js";
 import { run } from "./proc.js";
-import { IN_ROOT_LAB_DIR } from "./rootfs-cache.js";
+import { IN_ROOT_LAB_DIR, RESOLV_CONF } from "./rootfs-cache.js";
 import { recordPid, saveState, type HostRecord, type LabState } from "./state.js";
 
 /** Run as PID 1 of the new PID namespace, in the new mount namespace; then becomes the reaper. */
@@ -90,6 +90,7 @@ function prepareUpper(upper: string, host: LabHost, all: readonly LabHost[], ext
   chmodSync(join(upper, "root"), 0o700);
   writeIn(upper, "etc/hostname", `${host.name}\n`);
   writeIn(upper, "etc/hosts", hostsFile(host, all));
+  writeIn(upper, "etc/resolv.conf", RESOLV_CONF);
   writeIn(upper, "etc/ssh/sshd_lab_config", SSHD_CONFIG);
   writeIn(upper, "etc/ssh/lab_host_ed25519_key", readFileSync(hostKeyFile(host.name), "utf8"), 0o600);
   writeIn(upper, "etc/ssh/lab_host_ed25519_key.pub", readFileSync(`${hostKeyFile(host.name)}.pub`, "utf8"));

@@ -28,7 +28,7 @@ import { CACHE_DIR, LAB_DIR, LOG_DIR } from "./paths.js";
 import { JUMP_MGMT, MIRROR_PORT } from "./plan.js";
 import { run } from "./proc.js";
 import { phase } from "./progress.js";
-import { readPackageList, rootfsKey, SUITES } from "./rootfs-cache.js";
+import { readPackageList, rootfsKey, SUITES, type Rootfs } from "./rootfs-cache.js";
 import { recordPid, type LabState } from "./state.js";
 import { waitTcp } from "./host-services.js";
 
@@ -40,7 +40,7 @@ export function mirrorPackages(): string[] {
 }
 
 export function mirrorDir(): string {
-  const key = hashParts([RECIPE, rootfsKey("new"), ...mirrorPackages().sort()]);
+  const key = hashParts([RECIPE, rootfsKey("new", 1), ...mirrorPackages().sort()]);
   return join(CACHE_DIR, "mirror", key);
 }
 
@@ -56,7 +56,7 @@ function releaseFile(dir: string, files: readonly string[]): string {
 }
 
 /** Build the mirror unless cached; `newRootfs` is the cached `new` layer (copied, never modified). */
-export async function ensureMirror(newRootfs: string): Promise<string> {
+export async function ensureMirror(newRootfs: Rootfs): Promise<string> {
   const final = mirrorDir();
   if (existsSync(join(final, "Release"))) return final;
   const pkgs = mirrorPackages();
@@ -68,10 +68,13 @@ export async function ensureMirror(newRootfs: string): Promise<string> {
   const fd = openSync(logPath, "w");
   try {
     await phase(`Zed mirror: download the closure of ${pkgs.length} packages`, async () => {
-      const root = join(tmp, "work-root");
-      run("cp", ["-a", join(newRootfs, "root"), root]);
-      writeFileSync(join(root, "etc/apt/sources.list"), `deb ${debianMirror()} ${SUITES.new} main\n`);
-      copyFileSync("/etc/resolv.conf", join(root, "etc/resolv.conf"));
+      // A throw-away overlay over the cached `new` layers: apt's lists and locks never touch the cache.
+      const root = join(tmp, "mnt");
+      const upper = join(tmp, "upper");
+      for (const d of [root, join(upper, "etc/apt"), join(tmp, "work")]) mkdirSync(d, { recursive: true });
+      writeFileSync(join(upper, "etc/apt/sources.list"), `deb ${debianMirror()} ${SUITES.new} main\n`);
+      copyFileSync("/etc/resolv.conf", join(upper, "etc/resolv.conf"));
+      const overlay = { lowers: newRootfs.layers, upper, work: join(tmp, "work") };
       const archives = join(tmp, "repo");
       mkdirSync(join(archives, "partial"), { recursive: true });
       const binds = [[archives, "/var/cache/apt/archives"]] as const;
@@ -79,7 +82,7 @@ export async function ensureMirror(newRootfs: string): Promise<string> {
         ["apt-get", "update"],
         ["apt-get", "install", "-y", "--download-only", ...pkgs],
       ]) {
-        const code = await chrootRun(root, argv, fd, { binds });
+        const code = await chrootRun(root, argv, fd, { binds, overlay });
         if (code !== 0) {
           const tail = readFileSync(logPath, "utf8").split("\n").slice(-30).join("\n");
           throw new Error(
@@ -87,7 +90,7 @@ export async function ensureMirror(newRootfs: string): Promise<string> {
           );
         }
       }
-      rmSync(root, { recursive: true, force: true });
+      for (const d of [root, upper, join(tmp, "work")]) rmSync(d, { recursive: true, force: true });
       rmSync(join(archives, "partial"), { recursive: true, force: true });
       rmSync(join(archives, "lock"), { force: true });
     });

@@ -2,9 +2,10 @@
  * Cached root filesystems, built in three layers so that editing one input rebuilds only what depends on it:
  *   base/<suite>-<key>        debootstrap --variant=minbase from the machine's Debian mirror
  *   pkgs/<kind>-<key>         base + `apt-get install` of lab/rootfs/<kind>/packages.txt (services not started)
- *   rootfs/<kind>-<key>       pkgs + lab/rootfs/<kind>/build.sh (the seeded snapshot hosts run on)
+ *   rootfs/<kind>-<key>       lab/rootfs/<kind>/build.sh run on an overlay of pkgs: its `upper/` holds only
+ *                             what the seeding changed (e.g. /var/lib/mysql); hosts stack upper over pkgs/root
  * Each layer is built in a temp dir and renamed into place atomically, so a partial build is never used.
- * A layer dir holds `root/` (the filesystem) and, for rootfs layers, `mysql-root.pass` (0600).
+ * base and pkgs layers hold `root/`; rootfs layers hold `upper/` and `mysql-root.pass` (0600).
  */
 import { randomBytes } from "node:crypto";
 import {
@@ -30,8 +31,10 @@ import { labEnv, type RootfsKind } from "./plan.js";
 import { run, runLogged } from "./proc.js";
 import { phase, say } from "./progress.js";
 
-/** Bump to invalidate every cached layer when this builder's recipe changes. */
-const RECIPE = "3";
+/** Bump to invalidate a layer (and those above it) when this builder's recipe for it changes. */
+const BASE_RECIPE = "3";
+const PKGS_RECIPE = "4";
+const ROOTFS_RECIPE = "4";
 
 export const SUITES: Record<RootfsKind, string> = { old: "bullseye", compute: "bullseye", new: "bookworm" };
 
@@ -58,11 +61,11 @@ export function readPackageList(file: string): string[] {
 }
 
 export function baseKey(suite: string): string {
-  return `${suite}-${hashParts([RECIPE, suite])}`;
+  return `${suite}-${hashParts([BASE_RECIPE, suite])}`;
 }
 
 export function pkgsKey(kind: RootfsKind): string {
-  return `${kind}-${hashParts([RECIPE, baseKey(SUITES[kind]), ...kindPackages(kind)])}`;
+  return `${kind}-${hashParts([PKGS_RECIPE, baseKey(SUITES[kind]), ...kindPackages(kind)])}`;
 }
 
 /**
@@ -74,16 +77,14 @@ export function unseeded(kind: RootfsKind): boolean {
   return v === "1" || v.split(",").includes(kind);
 }
 
-export function rootfsKey(kind: RootfsKind): string {
-  const inputs = unseeded(kind) ? "unseeded" : hashTree(kindDir(kind), NOT_BUILD_INPUTS);
-  return `${kind}-${hashParts([RECIPE, pkgsKey(kind), inputs])}`;
+/** `computes` is part of the key when the kind has a build.sh: old seeds one nova compute service per compute. */
+export function rootfsKey(kind: RootfsKind, computes = 1): string {
+  const seeded = !unseeded(kind) && existsSync(join(kindDir(kind), "build.sh"));
+  const inputs = seeded ? `${hashTree(kindDir(kind), NOT_BUILD_INPUTS)}/computes=${computes}` : "unseeded";
+  return `${kind}-${hashParts([ROOTFS_RECIPE, pkgsKey(kind), inputs])}`;
 }
 
 /** The finished rootfs layer for a kind (its `root/` is an overlay lower dir), or undefined if not built. */
-export function cachedRootfs(kind: RootfsKind): string | undefined {
-  const dir = join(CACHE_DIR, "rootfs", rootfsKey(kind));
-  return existsSync(join(dir, "root")) ? dir : undefined;
-}
 
 function logFileFor(name: string): { path: string; fd: number } {
   mkdirSync(join(CACHE_DIR, "logs"), { recursive: true });
@@ -210,6 +211,12 @@ function ensurePkgs(kind: RootfsKind): Promise<string> {
           }
           await mustSucceed(`apt-get clean (${kind})`, log, chrootRun(root, ["apt-get", "clean"], log.fd));
           rmSync(join(root, "etc/dpkg/dpkg.cfg.d/handover-lab-unsafe-io"));
+          // Lab hosts have no route to any registry: leave no apt source pointing at one, and no resolver.
+          writePolicyRcD(root, false);
+          writeFileSync(join(root, "etc/apt/sources.list"), "# handover lab: no package source configured\n");
+          writeFileSync(join(root, "etc/resolv.conf"), "");
+          rmSync(join(root, "var/lib/apt/lists"), { recursive: true, force: true });
+          mkdirSync(join(root, "var/lib/apt/lists/partial"), { recursive: true });
         } finally {
           closeSync(log.fd);
         }
@@ -219,22 +226,39 @@ function ensurePkgs(kind: RootfsKind): Promise<string> {
 }
 
 /**
- * The cached, seeded rootfs for a kind: built now (with visible progress) if its inputs changed.
- * `computes` only feeds LAB_* variables to build.sh; the address plan does not depend on it for old/new.
+ * Lab hosts have no DNS, but eventlet (every OpenStack service) refuses to start on a resolv.conf without a
+ * nameserver: point at loopback, where lookups fail at once and never leave the host.
  */
-export function ensureRootfs(kind: RootfsKind): Promise<string> {
-  const final = join(CACHE_DIR, "rootfs", rootfsKey(kind));
+export const RESOLV_CONF = "# handover lab: no DNS; lab names are in /etc/hosts\nnameserver 127.0.0.1\n";
+
+/** A cached rootfs: overlay lower layers, top first (build.sh's changes, then the package layer). */
+export interface Rootfs {
+  readonly dir: string;
+  readonly layers: readonly string[];
+}
+
+function rootfsOf(kind: RootfsKind, dir: string): Rootfs {
+  return { dir, layers: [join(dir, "upper"), join(CACHE_DIR, "pkgs", pkgsKey(kind), "root")] };
+}
+
+/**
+ * The cached, seeded rootfs for a kind: built now (with visible progress) if its inputs changed. build.sh runs on
+ * an overlay of the package layer, so only what it changes is stored (no copy of the package layer).
+ */
+export function ensureRootfs(kind: RootfsKind, computes = 1): Promise<Rootfs> {
+  const final = join(CACHE_DIR, "rootfs", rootfsKey(kind, computes));
   return once(final, async () => {
     if (existsSync(final)) return final;
     const pkgs = await ensurePkgs(kind);
     return buildLayer(final, async (tmp) => {
-      const root = join(tmp, "root");
-      await phase(`rootfs ${kind}: copy package layer`, () => {
-        run("cp", ["-a", join(pkgs, "root"), root]);
-      });
-      const inputs = join(root, IN_ROOT_LAB_DIR.slice(1), kind);
+      const upper = join(tmp, "upper");
+      const inputs = join(upper, IN_ROOT_LAB_DIR.slice(1), kind);
       mkdirSync(inputs, { recursive: true });
+      mkdirSync(join(tmp, "work"));
+      mkdirSync(join(tmp, "mnt"));
       if (existsSync(kindDir(kind))) cpSync(kindDir(kind), inputs, { recursive: true });
+      mkdirSync(join(upper, "etc"), { recursive: true });
+      writeFileSync(join(upper, "etc/resolv.conf"), RESOLV_CONF);
       const password = randomBytes(18).toString("base64url");
       writeFileSync(join(tmp, "mysql-root.pass"), password, { mode: 0o600 });
       if (unseeded(kind)) say(`rootfs ${kind}: HANDOVER_LAB_NO_SEED: build.sh skipped`);
@@ -245,9 +269,11 @@ export function ensureRootfs(kind: RootfsKind): Promise<string> {
             await mustSucceed(
               `build.sh (${kind})`,
               log,
-              chrootRun(root, ["/bin/sh", `${IN_ROOT_LAB_DIR}/${kind}/build.sh`], log.fd, {
+              chrootRun(join(tmp, "mnt"), ["/bin/sh", `${IN_ROOT_LAB_DIR}/${kind}/build.sh`], log.fd, {
                 isolatedNetwork: true,
-                env: { ...labEnv(1), LAB_KIND: kind, LAB_MYSQL_ROOT_PASSWORD: password },
+                env: { ...labEnv(computes), LAB_KIND: kind, LAB_MYSQL_ROOT_PASSWORD: password },
+                hostname: kind,
+                overlay: { lowers: [join(pkgs, "root")], upper, work: join(tmp, "work") },
               }),
             );
           } finally {
@@ -255,19 +281,15 @@ export function ensureRootfs(kind: RootfsKind): Promise<string> {
           }
         });
       } else say(`rootfs ${kind}: no build.sh yet, skipping the seeding step`);
-      // Lab hosts have no route to any registry: leave no apt source pointing at one, and no resolver.
-      writePolicyRcD(root, false);
-      writeFileSync(join(root, "etc/apt/sources.list"), "# handover lab: no package source configured\n");
-      writeFileSync(join(root, "etc/resolv.conf"), "");
-      rmSync(join(root, "var/lib/apt/lists"), { recursive: true, force: true });
-      mkdirSync(join(root, "var/lib/apt/lists/partial"), { recursive: true });
+      rmSync(join(tmp, "work"), { recursive: true, force: true });
+      rmSync(join(tmp, "mnt"), { recursive: true, force: true });
     });
-  });
+  }).then((dir) => rootfsOf(kind, dir));
 }
 
 /** Build every kind the lab needs, concurrently (downloads and unpacking overlap on 2 cores). */
-export async function ensureAllRootfs(): Promise<Record<RootfsKind, string>> {
+export async function ensureAllRootfs(computes = 1): Promise<Record<RootfsKind, Rootfs>> {
   const kinds: RootfsKind[] = ["old", "compute", "new"];
-  const dirs = await Promise.all(kinds.map((k) => ensureRootfs(k)));
+  const dirs = await Promise.all(kinds.map((k) => ensureRootfs(k, computes)));
   return { old: dirs[0]!, compute: dirs[1]!, new: dirs[2]! };
 }

@@ -7,17 +7,18 @@ import { randomBytes } from "node:crypto";
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { servicesOn, labAnswers, writeAnswers } from "./answers.js";
+import { ensureCaches } from "./caches.js";
 import { down } from "./down.js";
 import { startHost, prepareNsDir } from "./host-ns.js";
 import { runStartScript, startSshd } from "./host-services.js";
 import { generateKeys, writeKnownHosts } from "./keys.js";
-import { ensureMirror, mirrorSummary, serveMirror } from "./mirror.js";
+import { mirrorSummary, serveMirror } from "./mirror.js";
 import { createBridges, createHostNetwork, createJump } from "./network.js";
 import { KEYS_DIR, NEW_MYSQL_PASS_FILE, OLD_MYSQL_PASS_FILE, STATE_DIR } from "./paths.js";
-import { labEnv, labHosts, type LabHost } from "./plan.js";
+import { labEnv, labHosts, type LabHost, type RootfsKind } from "./plan.js";
 import { preflight } from "./preflight.js";
 import { phase, say } from "./progress.js";
-import { ensureAllRootfs } from "./rootfs-cache.js";
+import type { Rootfs } from "./rootfs-cache.js";
 import { applyScenarioSql, resolveScenario, scenarioFiles } from "./scenario.js";
 import { emptyState, readState, saveState, type HostRecord, type LabState } from "./state.js";
 
@@ -49,8 +50,7 @@ export async function up(opts: UpOptions = {}): Promise<string> {
   }
   await phase("preflight", () => preflight());
   const t0 = Date.now();
-  const lowers = await ensureAllRootfs();
-  const mirror = await ensureMirror(lowers.new);
+  const { lowers, mirror } = await ensureCaches(computes);
   say(`caches ready (${((Date.now() - t0) / 1000).toFixed(1)} s); mirror: ${mirrorSummary(mirror)}`);
 
   const state = emptyState(computes, scenario);
@@ -74,7 +74,7 @@ export async function up(opts: UpOptions = {}): Promise<string> {
 async function bringUp(
   state: LabState,
   hosts: readonly LabHost[],
-  lowers: Record<string, string>,
+  lowers: Record<RootfsKind, Rootfs>,
   mirror: string,
   scenario: string,
 ): Promise<void> {
@@ -95,7 +95,7 @@ async function bringUp(
         state,
         h,
         hosts,
-        join(lowers[h.kind]!, "root"),
+        lowers[h.kind].layers.join(":"),
         scenarioFiles(scenario, h.name),
       );
       records.set(h.name, rec);
@@ -103,7 +103,7 @@ async function bringUp(
     await Promise.all(hosts.map((h) => startSshd(records.get(h.name)!, h)));
   });
 
-  const oldPass = join(lowers.old!, "mysql-root.pass");
+  const oldPass = join(lowers.old.dir, "mysql-root.pass");
   if (existsSync(oldPass)) copyFileSync(oldPass, OLD_MYSQL_PASS_FILE);
   else writeFileSync(OLD_MYSQL_PASS_FILE, "", { mode: 0o600 });
   writeFileSync(NEW_MYSQL_PASS_FILE, randomBytes(18).toString("base64url"), { mode: 0o600 });
@@ -124,7 +124,7 @@ async function bringUp(
     applyScenarioSql(scenario, records.get("old")!, oldPassword);
   });
   const answers = writeAnswers(
-    labAnswers(hosts, servicesOn(join(lowers.old!, "root"))),
+    labAnswers(hosts, servicesOn(lowers.old.layers)),
     join(scenario, "answers.yaml"),
   );
   state.phase = "up";
