@@ -20,7 +20,8 @@ export interface RendererChoice {
 }
 
 export function createRenderer(c: RendererChoice): ProgressRenderer {
-  const live = !c.plain && c.isTTY && c.tty !== undefined && c.env["TERM"] !== "dumb" && !c.env["CI"];
+  // listr2 wraps lines to the terminal's width; a terminal that reports none (some ptys) gets plain lines.
+  const live = !c.plain && c.isTTY && (c.tty?.columns ?? 0) >= 40 && c.env["TERM"] !== "dumb" && !c.env["CI"];
   if (live && c.tty) return new ListrView(c.plan, { stdout: c.tty });
   return new PlainRenderer(c.plan, { write: c.writeLine });
 }

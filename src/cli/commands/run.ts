@@ -168,9 +168,8 @@ export async function runCommand(
       throw e;
     }
     // Saved under the lock, once: later runs and finalize rebuild the same plan from them.
-    if (planned.source !== "saved-facts" && readSavedFacts(run.stateDir, deps) === undefined) {
-      saveFacts(run.stateDir, planned.facts);
-    }
+    // (Overwritten when the plan came from a new discovery: a leftover file must not outlive its journal.)
+    if (planned.source !== "saved-facts") saveFacts(run.stateDir, planned.facts);
     const journalFile = state.journal.file;
     const before = state.journal.state();
     const doneBefore = before.steps.filter((s) => s.status === "done").length;
@@ -179,6 +178,9 @@ export async function runCommand(
         `${doneBefore > 0 ? ` (${doneBefore} done earlier, re-verified first)` : ""}, up to ${concurrency} at once.` +
         `\nJournal: ${journalFile}`,
     );
+    if (plan.warnings.length > 0) {
+      io.stdout(["Plan warnings:", ...plan.warnings.map((w) => `  - ${w}`)].join("\n"));
+    }
     renderer = await startRenderer(plan, io, deps, o.plain ?? false);
     try {
       const summary = await runPlan({

@@ -4,6 +4,7 @@
  * refusals before anything runs (missing step kinds, changed answers), and what it prints.
  */
 import { existsSync, readFileSync } from "node:fs";
+import { Writable } from "node:stream";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { runCommand } from "../../../src/cli/commands/run.js";
@@ -217,5 +218,47 @@ describe("handover run", () => {
     const journal = readFileSync(join(stateDir, "journal.jsonl"), "utf8");
     expect(journal).toContain("rejected");
     expect(journal).not.toContain(SECRET);
+  });
+
+  it("on a terminal draws with listr2 and stops drawing while the gate question is asked", async () => {
+    const { dir } = answersDir();
+    const fx = fixture();
+    const chunks: string[] = [];
+    const term = Object.assign(
+      new Writable({
+        write(c: Buffer | string, _e, cb) {
+          chunks.push(String(c));
+          cb();
+        },
+      }),
+      { columns: 100, isTTY: true },
+    ) as unknown as NodeJS.WriteStream;
+    let drawnWhenAsked = -1;
+    fx.answers.push(true);
+    const deps = depsFor(fx);
+    const io = recordingIo(dir, true);
+    const code = await invoke(io, () =>
+      runCommand({ file: "answers.yaml" }, io, {
+        ...deps,
+        tty: term,
+        confirm: async (m, sig) => {
+          drawnWhenAsked = chunks.length;
+          // listr2 has let go of the terminal: its last write shows the cursor again.
+          expect(chunks.at(-1)).toContain("\u001b[?25h");
+          const yes = await deps.confirm(m, sig);
+          // Nothing drawn while the prompt owns the terminal.
+          expect(chunks.length).toBe(drawnWhenAsked);
+          return yes;
+        },
+      }),
+    );
+    expect(text(io.err)).toBe("");
+    expect(code).toBe(0);
+    const drawn = chunks.join("");
+    expect(drawn).toContain("preflight");
+    expect(drawn).toMatch(/✔ net\.m {2}step net\.m/);
+    expect(drawnWhenAsked).toBeGreaterThan(0);
+    // No plain progress lines on a terminal: only the start and the outcome.
+    expect(io.out.some((l) => / ▶ /.test(l))).toBe(false);
   });
 });
