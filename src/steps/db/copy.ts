@@ -68,6 +68,8 @@ async function pipeDump(
   newFile: string,
   secrets: readonly string[],
 ): Promise<number> {
+  // An abort that came before the streams existed would never fire the listener below: check first.
+  if (ctx.signal.aborted) throw new UserError("ABORTED", `copy of ${database} interrupted`);
   const dump: ExecStream = await oldHost.execStream(mysqldumpArgv(oldFile, database), {
     secretsToRedact: secrets,
   });
@@ -111,6 +113,7 @@ async function pipeDump(
     imp.kill();
   };
   ctx.signal.addEventListener("abort", onAbort, { once: true });
+  if (ctx.signal.aborted) onAbort();
   try {
     // Whichever side fails first stops the other, so neither waits forever on a dead partner.
     const dumpDone = dump.done.then((r) => {

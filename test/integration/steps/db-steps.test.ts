@@ -114,7 +114,7 @@ describe.skipIf(skip !== undefined)("db steps against real MariaDB over SSH", ()
         )
         .trim(),
     ).toMatch(/^latin1/);
-    expect(readdirSync("/tmp").filter((f) => f.startsWith("handover-") && f.length === 19)).toEqual([]);
+    expect(readdirSync("/tmp").filter((f) => /^handover-[A-Za-z0-9]{10}$/.test(f))).toEqual([]);
     // Re-running gives the same state (idempotent); undo leaves an empty database.
     await step.run(ctx, p);
     expect(checksums(newDb, "nova")).toBe(before);
@@ -149,12 +149,17 @@ describe.skipIf(skip !== undefined)("db steps against real MariaDB over SSH", ()
     const step = copyStep(deps);
     const p = { database: "bulk", from: "old", to: "new" };
     const running = step.run(ctx, p).catch((x: unknown) => x);
-    await new Promise((r) => setTimeout(r, 800));
+    // Abort once the import has started writing rows (mid-import), not before the streams exist.
+    for (let i = 0; i < 600; i++) {
+      const n = newDb.sql("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA='bulk'").trim();
+      if (n !== "0") break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
     abort.abort();
     const e = (await running) as { code?: string };
     expect(e.code).toBe("ABORTED");
     expect((await step.verify(ctxFor(hosts), p)).ok).toBe(false);
-    expect(readdirSync("/tmp").filter((f) => f.startsWith("handover-") && f.length === 19)).toEqual([]);
+    expect(readdirSync("/tmp").filter((f) => /^handover-[A-Za-z0-9]{10}$/.test(f))).toEqual([]);
     await step.run(ctxFor(hosts), p);
     expect(await step.verify(ctxFor(hosts), p)).toMatchObject({ ok: true });
   });

@@ -131,6 +131,18 @@ describe("db.copy", () => {
     expect(s.sql.sqlOn("old")[0]).toBe("SET SESSION TRANSACTION READ ONLY");
   });
 
+  it("an abort that came before the streams started copies nothing and says interrupted", async () => {
+    const s = setup();
+    const h = makeCtx({ old: s.old, new: s.neu });
+    h.abort.abort();
+    const e = (await copyStep(s.deps)
+      .run(h.ctx, params)
+      .catch((x: unknown) => x)) as UserError;
+    expect(e.code).toBe("ABORTED");
+    expect(s.old.commandLines().some((l) => l.startsWith("mysqldump"))).toBe(false);
+    expect(s.oldTmp.removed).toEqual(s.oldTmp.made);
+  });
+
   it("verify fails when the database is missing on new", async () => {
     const s = setup();
     const h = makeCtx({ old: s.old, new: s.neu });
