@@ -454,9 +454,8 @@ log "stopping daemons"
 stop_all
 # Nothing may outlive the build (a MariaDB killed with its namespace would leave a crashed datadir).
 sleep 1
-left=$(ps -eo pid=,args= | awk -v me=$$ '$1 != me && $1 != 1 && $2 != "ps" && $2 != "awk"')
-if [ -n "$left" ]; then
-	echo "$left" >&2
+ps -eo pid=,args= >/tmp/ps-after-stop # (no command substitution: its subshell would list itself)
+if awk -v me=$$ '$1 != me && $2 != "ps" { found = 1; print } END { exit !found }' /tmp/ps-after-stop >&2; then
 	die "processes still running after stopping the daemons"
 fi
 install -m 0600 /var/tmp/lab-seed.json /root/lab-seed.json && rm -f /var/tmp/lab-seed.json
