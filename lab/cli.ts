@@ -4,7 +4,8 @@
  */
 import { existsSync } from "node:fs";
 import { Command, InvalidArgumentError } from "commander";
-import { ensureCaches } from "./caches.js";
+import { withBuildLock } from "./build-lock.js";
+import { ensureCaches, pruneCaches } from "./caches.js";
 import { down } from "./down.js";
 import { findHost, spawnIn } from "./enter.js";
 import { tcpOpen } from "./host-services.js";
@@ -79,6 +80,17 @@ export function labProgram(setCode: (code: number) => void): Command {
     .action(async (o: { computes: number }) => {
       requireRoot();
       await ensureCaches(o.computes);
+    });
+  program
+    .command("prune")
+    .description("remove cache entries the current lab inputs no longer use")
+    .option("--computes <n>", "keep old's rootfs seeded for this many computes", computesOption, 1)
+    .action(async (o: { computes: number }) => {
+      requireRoot();
+      const inUse = (readState()?.hosts ?? []).flatMap((h) => h.lower.split(":"));
+      const removed = await withBuildLock(() => Promise.resolve(pruneCaches(o.computes, inUse)));
+      for (const r of removed) process.stdout.write(`removed ${r}\n`);
+      if (removed.length === 0) process.stdout.write("nothing to prune\n");
     });
   program
     .command("answers")

@@ -153,9 +153,21 @@ function ensureBase(suite: string): Promise<string> {
           await mustSucceed(
             `debootstrap ${suite}`,
             log,
+            // In a private mount namespace: debootstrap mounts /proc and /sys in the target, and an interrupted
+            // run would leave them mounted on the jump.
             runLogged(
-              "debootstrap",
-              ["--variant=minbase", `--cache-dir=${debs}`, suite, join(tmp, "root"), debianMirror()],
+              "unshare",
+              [
+                "--mount",
+                "--propagation",
+                "private",
+                "debootstrap",
+                "--variant=minbase",
+                `--cache-dir=${debs}`,
+                suite,
+                join(tmp, "root"),
+                debianMirror(),
+              ],
               log.fd,
             ),
           );
