@@ -162,4 +162,28 @@ describe("handover finalize", () => {
     );
     expect(text(io4.err)).toContain("[JOURNAL_FINALIZED]");
   });
+
+  it("a finalize that fails midway is finished by running finalize again; run meanwhile points there", async () => {
+    const { dir, fx } = await completedRun();
+    fx.harness = new Harness(fx.world, { throwAt: { stepId: "fin.z", mutation: 1 } });
+    const io = recordingIo(dir);
+    expect(
+      await invoke(io, () => finalizeCommand({ file: "answers.yaml", yes: true }, io, depsFor(fx))),
+    ).toBe(1);
+    expect(text(io.err)).toContain("[STEP_FAILED]");
+    expect(fx.world.has("z")).toBe(false);
+
+    fx.harness = new Harness(fx.world);
+    const io2 = recordingIo(dir);
+    expect(await invoke(io2, () => runCommand({ file: "answers.yaml", yes: true }, io2, depsFor(fx)))).toBe(
+      1,
+    );
+    expect(text(io2.err)).toContain("[FINALIZE_IN_PROGRESS]");
+
+    const io3 = recordingIo(dir);
+    expect(
+      await invoke(io3, () => finalizeCommand({ file: "answers.yaml", yes: true }, io3, depsFor(fx))),
+    ).toBe(0);
+    expect(fx.world.get("z")).toBe("contracted");
+  });
 });

@@ -8,6 +8,7 @@ import { Writable } from "node:stream";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { runCommand } from "../../../src/cli/commands/run.js";
+import { acquireLock } from "../../../src/engine/lock.js";
 import { Harness, sorted } from "../engine/harness.js";
 import {
   SECRET,
@@ -260,5 +261,38 @@ describe("handover run", () => {
     expect(drawnWhenAsked).toBeGreaterThan(0);
     // No plain progress lines on a terminal: only the start and the outcome.
     expect(io.out.some((l) => / ▶ /.test(l))).toBe(false);
+  });
+
+  it("--replan discovers again on resume; an identical plan carries on", async () => {
+    const { dir } = answersDir();
+    const fx = fixture({ throwAt: { stepId: "cfg.c", mutation: 1 } });
+    const io = recordingIo(dir);
+    expect(await invoke(io, () => runCommand({ file: "answers.yaml", yes: true }, io, depsFor(fx)))).toBe(1);
+    fx.harness = new Harness(fx.world);
+    const io2 = recordingIo(dir);
+    expect(
+      await invoke(io2, () =>
+        runCommand({ file: "answers.yaml", yes: true, replan: true }, io2, depsFor(fx)),
+      ),
+    ).toBe(0);
+    expect(fx.discoveries).toBe(2);
+    expect(fx.world.get("m")).toBe("moved");
+  });
+
+  it("refuses while another live handover holds the state dir's lock", async () => {
+    const { dir, stateDir } = answersDir();
+    const held = acquireLock({ stateDir, command: "rollback", releaseOnExit: false });
+    try {
+      const fx = fixture();
+      const io = recordingIo(dir);
+      expect(await invoke(io, () => runCommand({ file: "answers.yaml", yes: true }, io, depsFor(fx)))).toBe(
+        1,
+      );
+      expect(text(io.err)).toContain("rollback");
+      expect(fx.world.get("a")).toBe("1");
+      expect(fx.sessionsClosed).toBe(fx.sessionsOpened);
+    } finally {
+      held.release();
+    }
   });
 });
