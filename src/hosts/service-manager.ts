@@ -10,6 +10,10 @@ import { tail } from "./errors.js";
 
 export type InitSystem = "systemd" | "sysvinit";
 
+/** `service <unit> status`, else a live pid in /run/<unit>.pid or /run/<dir>/<unit>.pid. $1 is the unit. */
+export const SYSV_STATUS =
+  'service "$1" status >/dev/null 2>&1 && exit 0; for f in /run/"$1".pid /run/*/"$1".pid; do [ -r "$f" ] && kill -0 "$(cat "$f")" 2>/dev/null && exit 0; done; exit 3';
+
 const UNIT_NAME = /^[A-Za-z0-9@._:-]{1,128}$/;
 
 function checkUnit(unit: string): string {
@@ -58,8 +62,10 @@ export class ServiceManager {
       const r = await this.host.exec(["systemctl", "is-active", "--quiet", "--", `${unit}.service`]);
       return r.exitCode === 0;
     }
-    // LSB: status exits 0 when running, 3 (or anything else) when not.
-    const r = await this.host.exec(["service", unit, "status"]);
+    // LSB: status exits 0 when running, 3 (or anything else) when not. Some init scripts look for the daemon by
+    // name and miss one that retitles itself (neutron-rpc-server, LAB.md); a pidfile naming a live process under
+    // /run counts as running too.
+    const r = await this.host.exec(["sh", "-c", SYSV_STATUS, "sh", unit]);
     return r.exitCode === 0;
   }
 

@@ -160,6 +160,9 @@ export async function runManage(
       ];
     }
     const cmd = asUserArgv(m.user, argv);
+    // An abort (Ctrl-C) is honoured between runs, not by killing a running tool: a schema migration killed
+    // halfway through its DDL leaves a database that neither release can use, while one allowed to finish
+    // leaves a state the step's redo or the import's undo handles.
     for (let runs = 1; ; runs++) {
       if (ctx.signal.aborted)
         throw new UserError("ABORTED", `${m.service}: interrupted before \`${m.argv.join(" ")}\``);

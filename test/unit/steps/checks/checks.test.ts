@@ -4,6 +4,7 @@ import { checkSteps } from "../../../../src/steps/checks/index.js";
 import { parseDf } from "../../../../src/steps/checks/disk.js";
 import type { StepImpl } from "../../../../src/engine/step.js";
 import { UserError } from "../../../../src/lib/errors.js";
+import { SYSV_STATUS } from "../../../../src/hosts/service-manager.js";
 import { MysqlErrorCode } from "../../../../src/db/mysql-client.js";
 import { FakeSql, makeCtx, makeDeps } from "../support/harness.js";
 
@@ -14,8 +15,8 @@ function impl(sql: FakeSql, kind: string): StepImpl {
 describe("check.health", () => {
   it("old: units active and databases answering; a stopped unit or a missing database fails naming it", async () => {
     const old = new FakeHost("old", { unmatched: "throw" });
-    old.on(["service", "nova-api", "status"], { exitCode: 0 });
-    old.on(["service", "keystone", "status"], { exitCode: 3 });
+    old.on(["sh", "-c", SYSV_STATUS, "sh", "nova-api"], { exitCode: 0 });
+    old.on(["sh", "-c", SYSV_STATUS, "sh", "keystone"], { exitCode: 3 });
     const sql = new FakeSql();
     sql.on(/SCHEMATA WHERE SCHEMA_NAME = \?/, (p) => (p[0] === "nova" ? [{ SCHEMA_NAME: "nova" }] : []));
     const h = makeCtx({ old });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { FakeHost } from "../../../fakes/fake-host.js";
 import { serviceSteps } from "../../../../src/steps/service/index.js";
-import { ServiceManager } from "../../../../src/hosts/service-manager.js";
+import { SYSV_STATUS, ServiceManager } from "../../../../src/hosts/service-manager.js";
 import type { StepImpl } from "../../../../src/engine/step.js";
 import type { UserError } from "../../../../src/lib/errors.js";
 import { FakeSql, makeCtx, makeDeps } from "../support/harness.js";
@@ -36,8 +36,8 @@ function initHost(name: string, units: string[], running: string[], systemd = fa
   } else {
     for (const u of units) h.setFile(`/etc/init.d/${u}`, "#!/bin/sh\n", { mode: 0o755 });
     h.on(
-      (a) => a[0] === "service" && a[2] === "status",
-      ({ argv }) => ({ exitCode: run.has(argv[1]!) ? 0 : 3 }),
+      (a) => a[0] === "sh" && a[2] === SYSV_STATUS,
+      ({ argv }) => ({ exitCode: run.has(argv[4]!) ? 0 : 3 }),
     );
     h.on(
       (a) => a[0] === "service" && ["start", "stop", "restart"].includes(a[2]!),
