@@ -2,7 +2,8 @@
  * amqp.user: the RabbitMQ user and vhost the old transport_url names (credentials: keep), or a generated user
  * kept 0600 in `secretFile` on new (credentials: new), with full permissions on the vhost. The password is never
  * in an argv: `rabbitmqctl add_user <name>`, `change_password <name>` and `authenticate_user <name>` read it from
- * stdin when it is not given (RabbitMQ >= 3.9's CLI; bookworm ships 3.10). Undo deletes what this step created.
+ * stdin when it is not given (each command calls RabbitMQ.CLI.Core.Input.infer_password; checked in the
+ * escript of bookworm's rabbitmq-server 3.10.8). Undo deletes what this step created.
  */
 import type { JsonObject, StepContext, StepImpl } from "../../engine/step.js";
 import type { Host } from "../../hosts/host.js";
