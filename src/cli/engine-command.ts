@@ -98,6 +98,8 @@ export async function withSigint<T>(io: CliIo, body: (signal: AbortSignal) => Pr
       io.stderr(
         "Interrupted again: exiting now. The journal is intact; `handover status` shows where it stopped.",
       );
+      // A live renderer hid the cursor; give it back before leaving.
+      if (io.isTTY) process.stdout.write("\u001b[?25h");
       process.exit(130);
     }
     io.stderr("Ctrl-C: stopping once the running steps reach a safe point (Ctrl-C again to quit at once)…");
