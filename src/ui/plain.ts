@@ -66,6 +66,12 @@ export class PlainRenderer implements ProgressRenderer {
         const parts: string[] = [];
         if (s.bytes !== undefined) parts.push(describeBytes(bytesOf(s, t)));
         if (e.message !== undefined) parts.push(e.message);
+        // A report with nothing to show must not use up the step's line for this interval.
+        if (parts.length === 0) {
+          if (last === undefined) this.lastProgress.delete(s.id);
+          else this.lastProgress.set(s.id, last);
+          return;
+        }
         line("…", s.id, parts.join("  "));
         break;
       }

@@ -118,6 +118,17 @@ describe("PlainRenderer", () => {
   });
 });
 
+describe("PlainRenderer progress without content", () => {
+  it("does not spend the interval on a report with nothing to show", () => {
+    const lines = render([
+      { type: "step-start", stepId: "db.nova.copy", at: at(0) },
+      { type: "step-progress", stepId: "db.nova.copy", at: at(1) },
+      { type: "step-progress", stepId: "db.nova.copy", at: at(1.5), message: "importing" },
+    ]);
+    expect(lines.filter((l) => l.includes("…"))).toEqual(["12:00:01 … db.nova.copy  importing"]);
+  });
+});
+
 describe("formatters", () => {
   it("bytes, durations and progress without a total", () => {
     expect(formatBytes(0)).toBe("0 B");
