@@ -82,7 +82,7 @@ export function rsyncPullArgv(r: RsyncPull): string[] {
     "--partial", // an interrupted pass resumes instead of starting over
     "--no-inc-recursive", // totals known up front, so progress2 percentages mean something
     "--info=progress2",
-    "--human-readable=0",
+    "--no-human-readable", // plain byte counts in progress lines
   ];
   if (r.sparse) argv.push("--sparse");
   if (r.inplace) argv.push("--inplace");
@@ -96,7 +96,7 @@ export function rsyncPullArgv(r: RsyncPull): string[] {
 export interface RsyncProgress {
   readonly bytes: number;
   readonly percent: number;
-  /** As rsync prints it (e.g. "12345678B/s" with --human-readable=0, or "12.34MB/s"). */
+  /** As rsync prints it (e.g. "12345678B/s" with --no-human-readable, or "12.34MB/s"). */
   readonly rate: string;
   /** Remaining time as h:mm:ss. */
   readonly eta: string;

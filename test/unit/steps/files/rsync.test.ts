@@ -20,6 +20,7 @@ describe("rsync argv", () => {
     expect(argv.at(-1)).toBe("/var/lib/glance/images/");
     expect(argv).toContain("--info=progress2");
     expect(argv).toContain("--partial");
+    expect(argv).toContain("--no-human-readable"); // rsync 3.x rejects --human-readable=0
     expect(argv.filter((a) => /delete|remove-source/.test(a))).toEqual([]);
     const e = argv[argv.indexOf("-e") + 1]!;
     expect(e).toBe(sshCommand(transport));

@@ -1,0 +1,190 @@
+/**
+ * On the lab, for real: the data, config, inventory and switch steps of the lab's plan run through their
+ * implementations against the real hosts:
+ * - files.sync: glance's images pulled by new with rsync over a temporary key (warm, then delta with glance's
+ *   checksums); old's authorized_keys is byte-identical afterwards and no key dir is left on new; undo removes the
+ *   copied images;
+ * - config.copy + config.rewrite for keystone: old's tree on new (fernet keys 0700/0600), the DB URL pointed at
+ *   127.0.0.1; undo of both puts new's own files back;
+ * - inventory.capture on old (counts > 0 for what the scenario seeds);
+ * - net.move-address for the mgmt address: moved to new (verified from both hosts), then moved back by undo.
+ * Provisioning runs first (idempotent; fast when another lab test already did it): new needs rsync, arping and
+ * the service users.
+ */
+import { dirname } from "node:path";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { loadAnswers, nodeSecretReader, resolveAllSecrets } from "../../../src/answers/index.js";
+import { runCli } from "../../../src/cli/run-cli.js";
+import type { JsonObject, Plan, PlannedStep, StepContext, StepEvent } from "../../../src/engine/step.js";
+import { sshHostFromEndpoint } from "../../../src/hosts/from-answers.js";
+import type { SshHost } from "../../../src/hosts/ssh-host.js";
+import { buildRegistry } from "../../../src/steps/registry.js";
+import { mysqlAdminsFromAnswers, realStepDeps } from "../../../src/steps/real-deps.js";
+import type { StepDeps } from "../../../src/steps/deps.js";
+import { labAnswersPath, labDescribe } from "../setup/lab-context.js";
+
+labDescribe("files, config, inventory and address steps on the lab", () => {
+  let plan: Plan;
+  let hosts: Record<string, SshHost>;
+  let deps: StepDeps;
+  const undoData = new Map<string, JsonObject>();
+  const events: StepEvent[] = [];
+
+  const ctxFor = (step: PlannedStep): StepContext => ({
+    host: (n) => {
+      if (!step.hosts.includes(n)) throw new Error(`${step.id} asked for ${n}`);
+      return hosts[n]!;
+    },
+    emit: (e) => events.push(e),
+    signal: new AbortController().signal,
+    now: () => new Date(),
+    checkpoint: (d) => undoData.set(step.id, d),
+  });
+  const impl = (step: PlannedStep) => buildRegistry(deps).get(step.kind)!;
+  const stepOf = (pred: (s: PlannedStep) => boolean): PlannedStep | undefined => plan.steps.find(pred);
+
+  async function runStep(step: PlannedStep): Promise<number> {
+    const t0 = Date.now();
+    const res = await impl(step).run(ctxFor(step), step.params);
+    if (res) undoData.set(step.id, { ...(undoData.get(step.id) ?? {}), ...res });
+    const v = await impl(step).verify(ctxFor(step), step.params);
+    expect(v.ok, `${step.id}: ${v.detail}`).toBe(true);
+    return (Date.now() - t0) / 1000;
+  }
+
+  async function undoStep(step: PlannedStep): Promise<void> {
+    await impl(step).undo!(ctxFor(step), step.params, undoData.get(step.id) ?? {});
+  }
+
+  beforeAll(async () => {
+    const path = labAnswersPath();
+    const loaded = await loadAnswers(path);
+    const secrets = await resolveAllSecrets(
+      loaded.answers,
+      loaded,
+      nodeSecretReader(process.env, dirname(path)),
+    );
+    const env = { home: process.env.HOME ?? "/root" };
+    hosts = {
+      old: sshHostFromEndpoint("old", loaded.answers.controllers.old.ssh, env),
+      new: sshHostFromEndpoint("new", loaded.answers.controllers.new.ssh, env),
+    };
+    deps = realStepDeps(mysqlAdminsFromAnswers(loaded.answers, secrets.values));
+    let out = "";
+    let err = "";
+    const code = await runCli(["plan", "-f", path, "--json"], {
+      stdout: (t) => (out += t),
+      stderr: (t) => (err += t),
+      env: process.env,
+      cwd: dirname(path),
+      isTTY: false,
+    });
+    expect(code, err).toBe(0);
+    plan = JSON.parse(out) as Plan;
+    const registry = buildRegistry(deps);
+    for (const step of plan.steps.filter((s) => s.phase === "provision")) {
+      if (registry.has(step.kind)) await runStep(step);
+    }
+  }, 3_600_000);
+
+  afterAll(async () => {
+    await Promise.allSettled(Object.values(hosts ?? {}).map((h) => h.close()));
+  });
+
+  it("inventory.capture counts old's objects read-only", async () => {
+    const step = stepOf((s) => s.kind === "inventory.capture")!;
+    await runStep(step);
+    const counts = undoData.get(step.id)?.counts as Record<string, number>;
+    console.log(`inventory on old: ${JSON.stringify(counts)}`);
+    expect(counts.projects).toBeGreaterThan(0);
+    expect(counts.endpoints).toBeGreaterThan(0);
+  });
+
+  it("files.sync: warm then delta copy of glance images, checksums as glance recorded, no key left behind; undo", async () => {
+    const warm = stepOf((s) => s.id === "warm.glance.images");
+    const delta = stepOf((s) => s.id === "data.glance.images");
+    expect(warm && delta, "the lab's plan copies glance images").toBeTruthy();
+    const keysBefore = (await hosts.old!.readFile("/root/.ssh/authorized_keys")).toString();
+    const warmSecs = await runStep(warm!);
+    const deltaSecs = await runStep(delta!);
+    const bytes = events
+      .filter((e) => e.type === "step-progress")
+      .map((e) => (e.type === "step-progress" ? (e.bytes ?? 0) : 0));
+    console.log(
+      `glance images: warm ${warmSecs.toFixed(1)} s, delta ${deltaSecs.toFixed(1)} s, progress events ${bytes.length}, max ${Math.max(0, ...bytes)} bytes`,
+    );
+    expect((await hosts.old!.readFile("/root/.ssh/authorized_keys")).toString()).toBe(keysBefore);
+    const leftover = await hosts.new!.exec(["sh", "-c", "ls -d /tmp/handover-* 2>/dev/null || true"]);
+    expect(leftover.stdout.trim()).toBe("");
+    // Undo (delta first, then warm) leaves new's images dir as before the copies.
+    await undoStep(delta!);
+    await undoStep(warm!);
+    const left = await hosts.new!.exec(["find", warm!.params.path as string, "-type", "f"]);
+    expect(left.stdout.trim()).toBe("");
+  }, 900_000);
+
+  it("config.copy + config.rewrite (keystone): old's tree with locked key dirs, DB URL at 127.0.0.1; undo restores new's files", async () => {
+    const copy = stepOf((s) => s.id === "cfg.keystone.copy")!;
+    const rewrite = stepOf((s) => s.id === "cfg.keystone.rewrite")!;
+    const before = await hosts.new!.exec([
+      "sh",
+      "-c",
+      "cd /etc/keystone && find . -type f | sort | xargs sha256sum",
+    ]);
+    await runStep(copy);
+    const modes = await hosts.new!.run([
+      "stat",
+      "-c",
+      "%a %U",
+      "/etc/keystone/fernet-keys",
+      "/etc/keystone/fernet-keys/0",
+    ]);
+    expect(modes.stdout).toBe("700 keystone\n600 keystone\n");
+    await runStep(rewrite);
+    const conf = (await hosts.new!.readFile("/etc/keystone/keystone.conf")).toString();
+    expect(conf).toMatch(/^connection = mysql\+pymysql:\/\/[^@]+@127\.0\.0\.1\/keystone/m);
+    const diffs = undoData.get(rewrite.id)?.diffs as { unified: string }[];
+    expect(diffs[0]?.unified).toContain("+connection = mysql+pymysql://");
+    expect(JSON.stringify(diffs)).not.toMatch(/:[^*@/]+@127/); // password masked
+    await undoStep(rewrite);
+    await undoStep(copy);
+    const after = await hosts.new!.exec([
+      "sh",
+      "-c",
+      "cd /etc/keystone && find . -type f | sort | xargs sha256sum",
+    ]);
+    expect(after.stdout).toBe(before.stdout);
+  }, 900_000);
+
+  it("net.move-address: the mgmt address moves to new (verified on both hosts) and back by undo", async () => {
+    const move = stepOf((s) => s.id === "net.switch.mgmt")!;
+    const secs = await runStep(move);
+    console.log(
+      `move ${move.params.address as string}: ${secs.toFixed(2)} s incl. verify; ${events
+        .filter((e) => e.type === "log" && e.message.includes("arping"))
+        .map((e) => (e.type === "log" ? e.message : ""))
+        .join("; ")}`,
+    );
+    const onNew = await hosts.new!.run([
+      "ip",
+      "-o",
+      "addr",
+      "show",
+      "dev",
+      move.params.newInterface as string,
+    ]);
+    expect(onNew.stdout).toContain(`${move.params.address as string}/`);
+    await undoStep(move);
+    const back = await impl(move).verify(ctxFor(move), move.params);
+    expect(back.ok).toBe(false);
+    const onOld = await hosts.old!.run([
+      "ip",
+      "-o",
+      "addr",
+      "show",
+      "dev",
+      move.params.oldInterface as string,
+    ]);
+    expect(onOld.stdout).toContain(`${move.params.address as string}/`);
+  }, 300_000);
+});
