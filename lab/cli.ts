@@ -1,5 +1,5 @@
 /**
- * `npm run lab -- <command>`: up | down | status | shell HOST | exec HOST -- CMD... | answers | build.
+ * `npm run lab -- <command>`: up | reset | down | status | shell HOST | exec HOST -- CMD... | answers | build | prune.
  * Exit codes: 0 ok, 1 failure, 2 usage, 3 not root / preflight refused.
  */
 import { existsSync } from "node:fs";
@@ -56,6 +56,16 @@ export function labProgram(setCode: (code: number) => void): Command {
     .action(async (o: { scenario?: string; computes: number; force?: boolean }) => {
       requireRoot();
       const answers = await up({ computes: o.computes, scenario: o.scenario, force: o.force });
+      process.stdout.write(`${answers}\n`);
+    });
+  program
+    .command("reset")
+    .description("back to the freshly seeded state: re-create the running lab with its computes and scenario")
+    .action(async () => {
+      requireRoot();
+      const state = readState();
+      if (!state) throw new Error("the lab is not up (run `npm run lab -- up`)");
+      const answers = await up({ computes: state.computes, scenario: state.scenario, force: true });
       process.stdout.write(`${answers}\n`);
     });
   program
