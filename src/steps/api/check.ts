@@ -12,7 +12,7 @@ import { normaliseIp } from "../../net/addresses.js";
 import type { StepDeps } from "../deps.js";
 import { Params } from "../params.js";
 import { readAdminCredentials } from "./admin-credentials.js";
-import { urlHost, withOpenstackCli } from "./clouds.js";
+import { urlHost, withOpenstackCli, type OpenstackCli } from "./clouds.js";
 
 /** The CLI calls per service: each must exit 0; the output's line count is reported. */
 export const API_CALLS: Readonly<Record<string, readonly (readonly string[])[]>> = {
@@ -29,11 +29,48 @@ export const API_CALLS: Readonly<Record<string, readonly (readonly string[])[]>>
   cinder: [["volume", "list", "--all-projects", "-f", "value", "-c", "ID"]],
 };
 
-/** Services asked over plain HTTP: URL path and port. */
-const HTTP_CHECKS: Readonly<Record<string, { port: number; path: string }>> = {
-  placement: { port: 8778, path: "/" },
-  horizon: { port: 80, path: "/" },
+/** Services asked over plain HTTP: port and the paths tried in turn (one answering 2xx/3xx is enough). */
+const HTTP_CHECKS: Readonly<Record<string, { port: number; paths: readonly string[] }>> = {
+  placement: { port: 8778, paths: ["/"] },
+  // The dashboard's login page where Debian/Ubuntu (/horizon) and RDO (/dashboard) put it, then the root.
+  horizon: { port: 80, paths: ["/horizon/auth/login/", "/dashboard/auth/login/", "/auth/login/"] },
 };
+
+/**
+ * glance: download the smallest image and compare its md5 with the checksum glance recorded (issue 5: "a
+ * download of one image compared to its checksum"), proving the copied files are served, not only listed.
+ */
+async function downloadSmallestImage(cli: OpenstackCli, host: Host): Promise<string> {
+  const rows = (
+    await cli.run(["image", "list", "--long", "-f", "value", "-c", "ID", "-c", "Size", "-c", "Status"])
+  )
+    .split("\n")
+    .map((l) => l.trim().split(/\s+/))
+    .filter((c) => c.length >= 3 && c[2] === "active" && /^\d+$/.test(c[1] ?? ""))
+    .map((c) => ({ id: c[0] ?? "", size: Number(c[1]) }))
+    .filter((r) => /^[0-9a-f-]{8,64}$/i.test(r.id))
+    .sort((a, b) => a.size - b.size);
+  const img = rows[0];
+  if (!img) return "no active image to download";
+  const recorded = (await cli.run(["image", "show", "-f", "value", "-c", "checksum", img.id])).trim();
+  const file = `${cli.dir}/image`;
+  await cli.run(["image", "save", "--file", file, img.id]);
+  const r = await host.run(["md5sum", "--", file]);
+  const got = /^([0-9a-f]{32})/.exec(r.stdout)?.[1];
+  await host.removeFile(file);
+  if (got !== recorded) {
+    throw new UserError(
+      "API_CHECK_FAILED",
+      `image ${img.id} downloaded from ${host.name} has md5 ${got ?? "?"}, glance recorded ${recorded}`,
+      {
+        nextSteps: [
+          `Compare ${img.id}'s file on the new controller with the old one's, then re-run the data copy.`,
+        ],
+      },
+    );
+  }
+  return `image ${img.id} (${img.size} bytes) downloaded, md5 matches`;
+}
 
 async function curl(host: Host, url: string): Promise<string> {
   const argv = ["curl", "-sS", "-L", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "30", url];
@@ -62,8 +99,16 @@ export function apiCheckStep(_deps: StepDeps): StepImpl {
     const neu = ctx.host("new");
     const http = HTTP_CHECKS[service];
     if (http) {
-      const code = await curl(neu, `http://${urlHost(address)}:${http.port}${http.path}`);
-      return `${service} answers HTTP ${code} on ${address}:${http.port}`;
+      let last: unknown;
+      for (const path of http.paths) {
+        try {
+          const code = await curl(neu, `http://${urlHost(address)}:${http.port}${path}`);
+          return `${service} answers HTTP ${code} at ${address}:${http.port}${path}`;
+        } catch (e) {
+          last = e;
+        }
+      }
+      throw last;
     }
     const calls = API_CALLS[service];
     if (!calls) throw new UserError("PLAN_PARAM", `api.check: no check for service ${service}`);
@@ -82,6 +127,7 @@ export function apiCheckStep(_deps: StepDeps): StepImpl {
             `${args.slice(0, args.indexOf("-f") < 0 ? args.length : args.indexOf("-f")).join(" ")}: ${text.split("\n").filter((l) => l.trim() !== "").length} line(s)`,
           );
         }
+        if (service === "glance") out.push(await downloadSmallestImage(cli, neu));
         return out;
       },
       (dir) => {

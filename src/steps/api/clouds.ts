@@ -60,6 +60,8 @@ export function cloudsYaml(c: AdminCredentials, address: string): string {
 export interface OpenstackCli {
   /** Runs `openstack --os-cloud handover <args>`; throws a UserError (redacted) on failure. */
   run(args: readonly string[]): Promise<string>;
+  /** The private temp dir (0700) holding clouds.yaml, removed afterwards: scratch space for downloads. */
+  readonly dir: string;
 }
 
 export async function withOpenstackCli<T>(
@@ -76,6 +78,7 @@ export async function withOpenstackCli<T>(
     const file = `${dir}/clouds.yaml`;
     await host.writeFileAtomic(file, cloudsYaml(creds, address), { mode: 0o600, uid: 0, gid: 0 });
     const cli: OpenstackCli = {
+      dir,
       async run(args) {
         const argv = ["openstack", "--os-cloud", CLOUD, ...args];
         const r = await host.exec(argv, {

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { apiCheckStep } from "../../../../src/steps/api/check.js";
@@ -99,6 +100,63 @@ describe("api.check", () => {
     await expect(
       apiCheckStep(s.deps).run(h.ctx, { service: "horizon", address: "198.51.100.5" }),
     ).rejects.toThrow(/gave HTTP 503/);
+  });
+});
+
+describe("api.check glance download", () => {
+  function glanceHost(saved: string) {
+    const s = setup();
+    s.neu.on(["openstack", "--os-cloud", "handover", "image", "list", "--long", REST], {
+      stdout: "aaaaaaaa-1111 5000 active\nbbbbbbbb-2222 12 active\ncccccccc-3333 1 queued\n",
+    });
+    s.neu.on(
+      [
+        "openstack",
+        "--os-cloud",
+        "handover",
+        "image",
+        "show",
+        "-f",
+        "value",
+        "-c",
+        "checksum",
+        "bbbbbbbb-2222",
+      ],
+      {
+        stdout: `${createHash("md5").update("twelve bytes").digest("hex")}\n`,
+      },
+    );
+    s.neu.on(
+      ["openstack", "--os-cloud", "handover", "image", "save", "--file", /.*\/image/, "bbbbbbbb-2222"],
+      ({ argv, host }) => {
+        host.setFile(argv[6]!, saved);
+        return {};
+      },
+    );
+    s.neu.on(["md5sum", "--", /.*/], ({ argv, host }) => ({
+      stdout: `${createHash("md5")
+        .update(host.getFile(argv[2]!)?.data ?? "")
+        .digest("hex")}  ${argv[2]!}\n`,
+    }));
+    return s;
+  }
+
+  it("downloads the smallest active image through the API and compares glance's md5", async () => {
+    const s = glanceHost("twelve bytes");
+    const h = makeCtx({ old: s.old, new: s.neu });
+    const res = await apiCheckStep(s.deps).run(h.ctx, { service: "glance", address: "198.51.100.5" });
+    expect(res).toMatchObject({
+      detail: expect.stringContaining("image bbbbbbbb-2222 (12 bytes) downloaded, md5 matches"),
+    });
+    expect(s.neu.listFiles().filter((f) => f.startsWith("/tmp/handover-"))).toEqual([]);
+  });
+
+  it("a download that differs from glance's checksum fails naming the image", async () => {
+    const s = glanceHost("twelve bytez");
+    const h = makeCtx({ old: s.old, new: s.neu });
+    await expect(
+      apiCheckStep(s.deps).run(h.ctx, { service: "glance", address: "198.51.100.5" }),
+    ).rejects.toThrow(/image bbbbbbbb-2222 downloaded from new has md5 [0-9a-f]{32}, glance recorded/);
   });
 });
 
