@@ -155,6 +155,14 @@ labDescribe("old controller seed", () => {
     for (const e of endpoints) expect(String(e.URL)).toMatch(new RegExp(`^http://${OLD_SERVICE_MGMT}:\\d+`));
   });
 
+  it("passes the Victoria upgrade checks that read what the seed wrote (nova-status, cinder-status)", async () => {
+    // nova-status needs placement, cells and the service user token; cinder-status needs service uuids.
+    for (const tool of ["nova-status", "cinder-status"]) {
+      const res = await old.exec(["sh", "-c", `${tool} upgrade check`]);
+      expect(res.exitCode, `${tool}: ${res.stdout}${res.stderr}`).toBe(0);
+    }
+  });
+
   it("answers the compute, network and volume APIs too (every API started by start.sh)", async () => {
     const servers = await openstack("server list --all-projects");
     expect(servers.length).toBe(await count("SELECT COUNT(*) FROM nova.instances WHERE deleted = 0"));
