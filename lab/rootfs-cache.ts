@@ -298,10 +298,3 @@ export function ensureRootfs(kind: RootfsKind, computes = 1): Promise<Rootfs> {
     });
   }).then((dir) => rootfsOf(kind, dir));
 }
-
-/** Build every kind the lab needs, concurrently (downloads and unpacking overlap on 2 cores). */
-export async function ensureAllRootfs(computes = 1): Promise<Record<RootfsKind, Rootfs>> {
-  const kinds: RootfsKind[] = ["old", "compute", "new"];
-  const dirs = await Promise.all(kinds.map((k) => ensureRootfs(k, computes)));
-  return { old: dirs[0]!, compute: dirs[1]!, new: dirs[2]! };
-}
