@@ -94,7 +94,7 @@ labDescribe("db steps on the lab", () => {
       isTTY: false,
     });
     expect(code, err).toBe(0);
-    plan = JSON.parse(out) as Plan;
+    plan = (JSON.parse(out) as { plan: Plan }).plan;
   }, 600_000);
 
   afterAll(async () => {
