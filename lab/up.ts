@@ -110,10 +110,9 @@ async function bringUp(
   const oldPassword = readFileSync(OLD_MYSQL_PASS_FILE, "utf8");
 
   await phase("start.sh on each host", async () => {
-    const env = {
-      ...labEnv(hosts.filter((h) => h.kind === "compute").length),
-      LAB_MYSQL_ROOT_PASSWORD: oldPassword,
-    };
+    // No password here: daemons started by start.sh would inherit it in their environment (old's build.sh left
+    // /root/.my.cnf for local clients).
+    const env = labEnv(hosts.filter((h) => h.kind === "compute").length);
     const ran = await Promise.all(
       hosts.map(async (h) => ((await runStartScript(records.get(h.name)!, h, env)) ? h.name : undefined)),
     );
