@@ -87,8 +87,8 @@ wait_api neutron-api 9696 /var/log/neutron/neutron-api.log
 wait_api nova-api 8774 /var/log/nova/nova-api.log
 wait_api cinder-api 8776 /var/log/cinder/cinder-api.log
 
-# The other daemons have no port: give any that is still booting a few seconds to fail, then check each.
-sleep 3
+# The other daemons have no port: they booted alongside the APIs; give a late failure a moment, then check each.
+sleep 1
 for d in neutron-rpc-server nova-conductor nova-scheduler cinder-scheduler cinder-volume; do
 	alive "$d" || fail "$d" "/var/log/${d%%-*}/$d.log" "is not running"
 done

@@ -139,6 +139,15 @@ for plan in state["volume_plan"]:
                 "tail_sha256": hashlib.sha256(tail).hexdigest(), "iqn": iqn,
                 **({"attachment_id": plan["attachment_id"], "instance_uuid": plan["instance_uuid"]} if attached else {})})
 
+# A volume deleted long ago (soft-deleted row, no data file), as real databases keep them.
+gone = db.volume_create(ctxt, dict(
+    display_name="scratch-2020", size=1, status="available", attach_status="detached", host=f"{HOST}@lvm#lvm",
+    volume_type_id=vt["id"], project_id=state["projects"]["engineering"], user_id=state["users"]["bob"],
+    availability_zone="nova", launched_at=now - datetime.timedelta(days=400), service_uuid=volsvc.uuid,
+    use_quota=True))
+db.volume_destroy(ctxt, gone.id)
+state["deleted_volumes"] = [gone.id]
+
 state["volumes"] = out
 state["cinder"] = {"volume_type_id": vt["id"], "volume_service_uuid": volsvc.uuid}
 with open(STATE, "w") as f:

@@ -261,6 +261,7 @@ def instances():
             is_bfv=False, requested_destination=None,
             network_metadata=objects.NetworkMetadata(physnets=set(), tunneled=True)).create()
         created[spec["name"]] = inst.uuid
+    deleted_instance(flavors)
     # running_vms and usage on each node, as the resource tracker would report them.
     with nova_context.target_cell(ctxt, cell1) as cctxt:
         for host in COMPUTES:
@@ -274,6 +275,34 @@ def instances():
             cn.free_disk_gb = cn.local_gb - cn.local_gb_used
             cn.save()
     print(f"nova: {len(created)} instances in cell1")
+
+
+def deleted_instance(flavors):
+    """A long-deleted test VM: production databases carry soft-deleted rows that nobody archived."""
+    flavor = flavors["m1.tiny"]
+    image = state["images"]["cirros-0.5.2-x86_64"]
+    host = COMPUTES[0]
+    deleted_at = now - 200 * days
+    with nova_context.target_cell(ctxt, cell1) as cctxt:
+        inst = objects.Instance(
+            cctxt, uuid=uuidutils.generate_uuid(), user_id=state["users"]["demo"],
+            project_id=state["projects"]["demo"], image_ref=image["id"], hostname="old-test-vm",
+            display_name="old-test-vm", power_state=0, vm_state="deleted", memory_mb=flavor.memory_mb,
+            vcpus=flavor.vcpus, root_gb=flavor.root_gb, ephemeral_gb=0, host=host, node=host, launched_on=host,
+            instance_type_id=flavor.id, flavor=flavor, launched_at=deleted_at - 3 * days, availability_zone="nova",
+            system_metadata={"image_base_image_ref": image["id"]},
+            info_cache=objects.InstanceInfoCache(network_info=netmodel.NetworkInfo([])),
+            pci_requests=objects.InstancePCIRequests(requests=[]))
+        inst.create()
+        objects.BlockDeviceMapping(
+            cctxt, instance_uuid=inst.uuid, uuid=uuidutils.generate_uuid(), source_type="image",
+            destination_type="local", image_id=image["id"], boot_index=0, device_name="/dev/vda",
+            delete_on_termination=True, device_type="disk", no_device=False).create()
+        inst.destroy()
+    objects.InstanceMapping(
+        ctxt, instance_uuid=inst.uuid, cell_mapping=cell1, project_id=inst.project_id, user_id=inst.user_id,
+        queued_for_delete=True).create()
+    state["deleted_instances"] = [inst.uuid]
 
 
 {"services": services, "instances": instances}[sys.argv[1]]()
