@@ -126,6 +126,9 @@ labDescribe("old controller seed", () => {
     expect(await count("SELECT COUNT(*) FROM keystone.project WHERE is_domain = 0")).toBeGreaterThanOrEqual(
       4,
     );
+    // Production crud: soft-deleted rows nobody archived.
+    expect(await count("SELECT COUNT(*) FROM nova.instances WHERE deleted != 0")).toBeGreaterThanOrEqual(1);
+    expect(await count("SELECT COUNT(*) FROM cinder.volumes WHERE deleted != 0")).toBeGreaterThanOrEqual(1);
   });
 
   it("registers one nova-compute service and compute node per compute host, mapped to cell1", async () => {
