@@ -21,8 +21,11 @@ fail() { # fail DAEMON LOG WHAT
 	fi
 	exit 1
 }
+# Idempotent: a daemon already running counts as started (rabbitmq-server's start exits 3 then), so start.sh
+# can be re-run to bring back whatever a test stopped.
 start() { # start SERVICE LOG
-	out=$(service "$1" start 2>&1) || fail "$1" "$2" "did not start (service $1 start: $out)"
+	out=$(service "$1" start 2>&1) || service "$1" status >/dev/null 2>&1 ||
+		fail "$1" "$2" "did not start (service $1 start: $out)"
 }
 
 # /var/lock is /run/lock, and /run is a fresh tmpfs: the services' lock_path lives there.
