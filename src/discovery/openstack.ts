@@ -111,6 +111,15 @@ export async function discoverCinder(
   else if (backend?.backend === "other") {
     notes.push(`cinder: volume driver ${backend.driver} is not one handover copies (LVM or file-backed)`);
   }
+  if (backend?.backend === "lvm" && backend.location !== undefined) {
+    // An LVM volume group shows up as /dev/<vg> once it has a logical volume; without it there is nothing to copy
+    // with lvcreate + dd (the lab keeps its "volumes" as files because its kernel has no device-mapper).
+    if ((await host.stat(`/dev/${backend.location}`)) === undefined) {
+      notes.push(
+        `cinder: the LVM driver names volume group ${backend.location}, but /dev/${backend.location} does not exist on the old controller`,
+      );
+    }
+  }
   const volumes = databases.has("cinder")
     ? volumesFromRows(await sql.query("cinder", SQL_CINDER_VOLUMES))
     : [];

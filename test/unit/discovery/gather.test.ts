@@ -193,6 +193,19 @@ describe("gatherFacts against the lab's controllers (fakes)", () => {
     expect(notes.some((n) => n.includes("cinder-untyped-volumes could not run"))).toBe(true);
   });
 
+  it("notes an LVM volume group that has no device directory, and not one that has", async () => {
+    const missing = await gatherLab();
+    expect(missing.notes).toContain(
+      "cinder: the LVM driver names volume group cinder-volumes, but /dev/cinder-volumes does not exist on the old controller",
+    );
+    const { notes } = await gatherFacts(
+      { host: readOnly(oldHost().addDir("/dev/cinder-volumes")), openSql: () => Promise.resolve(oldSql()) },
+      { host: readOnly(newHost()), openSql: unreachable },
+      request,
+    );
+    expect(notes.some((n) => n.includes("/dev/cinder-volumes"))).toBe(false);
+  });
+
   it("lists units through systemd when it runs", async () => {
     const neu = newHost()
       .addDir("/run/systemd/system")
