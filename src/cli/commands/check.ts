@@ -35,6 +35,14 @@ interface CheckOptions {
   readonly timeout: string;
 }
 
+/** True when a MySQL or MariaDB server binary is installed on the host (read-only probe). */
+async function hasMysqlServer(host: SshHost): Promise<boolean> {
+  const probe = await host
+    .exec(["sh", "-c", "test -x /usr/sbin/mariadbd || test -x /usr/sbin/mysqld"], { timeoutMs: 30_000 })
+    .catch(() => undefined);
+  return probe === undefined || probe.exitCode === 0;
+}
+
 interface Target {
   readonly name: string;
   readonly host: SshHost;
@@ -44,6 +52,11 @@ interface Target {
     host: string;
     port: number;
     passwordPath: string;
+    /**
+     * The new controller is usually bare before `handover run` provisions it: no MySQL server there is a
+     * finding, not a failure.
+     */
+    mayBeAbsent: boolean;
   };
 }
 
@@ -143,7 +156,16 @@ async function checkTarget(t: Target, secrets: readonly string[]): Promise<Check
         detail: `${m.user}@${m.host}:${m.port} via SSH: ${String(row?.version ?? "?")}`,
       });
     } catch (e) {
-      rows.push(fail(name, "mysql", e, secrets));
+      if (m.mayBeAbsent && !(await hasMysqlServer(host))) {
+        rows.push({
+          host: name,
+          check: "mysql",
+          result: "skip",
+          detail: "no MySQL/MariaDB server installed yet: `handover run` provisions MariaDB here",
+        });
+      } else {
+        rows.push(fail(name, "mysql", e, secrets));
+      }
     } finally {
       await client?.close();
     }
@@ -241,6 +263,7 @@ export async function check(options: CheckOptions, io: CliIo): Promise<number> {
         host: c.mysql.host,
         port: c.mysql.port,
         passwordPath: `${base}.mysql.password`,
+        mayBeAbsent: name === "new",
       },
     };
   };
