@@ -323,6 +323,9 @@ Q=/etc/neutron/neutron.conf
 ini $Q DEFAULT transport_url "$TRANSPORT"
 ini $Q DEFAULT bind_host 0.0.0.0
 ini $Q DEFAULT dhcp_agents_per_network 1
+# neutron-status warns until the worker counts are set explicitly (their defaults changed in Victoria).
+ini $Q DEFAULT api_workers 1
+ini $Q DEFAULT rpc_workers 1
 ini $Q database connection "$(db neutron "$DB_neutron" neutron)"
 authtoken $Q neutron "$SVC_neutron"
 ini $Q nova auth_url "http://$MGMT:5000"
