@@ -80,10 +80,24 @@ labDescribe("files, config, inventory and address steps on the lab", () => {
       isTTY: false,
     });
     expect(code, err).toBe(0);
-    plan = JSON.parse(out) as Plan;
+    // `plan --json` prints {facts, plan, notes}.
+    plan = (JSON.parse(out) as { plan: Plan }).plan;
     const registry = buildRegistry(deps);
-    for (const step of plan.steps.filter((s) => s.phase === "provision")) {
-      if (registry.has(step.kind)) await runStep(step);
+    // The dashboard is not what these steps test, and the lab's mirror may lack its package: leave it out here.
+    const noDashboard = (step: PlannedStep): PlannedStep =>
+      Array.isArray(step.params.packages)
+        ? {
+            ...step,
+            params: {
+              ...step.params,
+              packages: step.params.packages.filter(
+                (p) => typeof p !== "string" || !p.startsWith("openstack-dashboard"),
+              ),
+            },
+          }
+        : step;
+    for (const step of plan.steps.filter((s) => s.phase === "provision" && !s.id.includes("horizon"))) {
+      if (registry.has(step.kind)) await runStep(noDashboard(step));
     }
   }, 3_600_000);
 
