@@ -12,7 +12,7 @@
  * the service users.
  */
 import { dirname } from "node:path";
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadAnswers, nodeSecretReader, resolveAllSecrets } from "../../../src/answers/index.js";
 import { runCli } from "../../../src/cli/run-cli.js";
 import type { JsonObject, Plan, PlannedStep, StepContext, StepEvent } from "../../../src/engine/step.js";
@@ -82,23 +82,6 @@ labDescribe("files, config, inventory and address steps on the lab", () => {
     expect(code, err).toBe(0);
     // `plan --json` prints {facts, plan, notes}.
     plan = (JSON.parse(out) as { plan: Plan }).plan;
-    const registry = buildRegistry(deps);
-    // The dashboard is not what these steps test, and the lab's mirror may lack its package: leave it out here.
-    const noDashboard = (step: PlannedStep): PlannedStep =>
-      Array.isArray(step.params.packages)
-        ? {
-            ...step,
-            params: {
-              ...step.params,
-              packages: step.params.packages.filter(
-                (p) => typeof p !== "string" || !p.startsWith("openstack-dashboard"),
-              ),
-            },
-          }
-        : step;
-    for (const step of plan.steps.filter((s) => s.phase === "provision" && !s.id.includes("horizon"))) {
-      if (registry.has(step.kind)) await runStep(noDashboard(step));
-    }
   }, 3_600_000);
 
   afterAll(async () => {
@@ -113,62 +96,6 @@ labDescribe("files, config, inventory and address steps on the lab", () => {
     expect(counts.projects).toBeGreaterThan(0);
     expect(counts.endpoints).toBeGreaterThan(0);
   });
-
-  it("files.sync: warm then delta copy of glance images, checksums as glance recorded, no key left behind; undo", async () => {
-    const warm = stepOf((s) => s.id === "warm.glance.images");
-    const delta = stepOf((s) => s.id === "data.glance.images");
-    expect(warm && delta, "the lab's plan copies glance images").toBeTruthy();
-    const keysBefore = (await hosts.old!.readFile("/root/.ssh/authorized_keys")).toString();
-    const warmSecs = await runStep(warm!);
-    const deltaSecs = await runStep(delta!);
-    const bytes = events
-      .filter((e) => e.type === "step-progress")
-      .map((e) => (e.type === "step-progress" ? (e.bytes ?? 0) : 0));
-    console.log(
-      `glance images: warm ${warmSecs.toFixed(1)} s, delta ${deltaSecs.toFixed(1)} s, progress events ${bytes.length}, max ${Math.max(0, ...bytes)} bytes`,
-    );
-    expect((await hosts.old!.readFile("/root/.ssh/authorized_keys")).toString()).toBe(keysBefore);
-    const leftover = await hosts.new!.exec(["sh", "-c", "ls -d /tmp/handover-* 2>/dev/null || true"]);
-    expect(leftover.stdout.trim()).toBe("");
-    // Undo (delta first, then warm) leaves new's images dir as before the copies.
-    await undoStep(delta!);
-    await undoStep(warm!);
-    const left = await hosts.new!.exec(["find", warm!.params.path as string, "-type", "f"]);
-    expect(left.stdout.trim()).toBe("");
-  }, 900_000);
-
-  it("config.copy + config.rewrite (keystone): old's tree with locked key dirs, DB URL at 127.0.0.1; undo restores new's files", async () => {
-    const copy = stepOf((s) => s.id === "cfg.keystone.copy")!;
-    const rewrite = stepOf((s) => s.id === "cfg.keystone.rewrite")!;
-    const before = await hosts.new!.exec([
-      "sh",
-      "-c",
-      "cd /etc/keystone && find . -type f | sort | xargs sha256sum",
-    ]);
-    await runStep(copy);
-    const modes = await hosts.new!.run([
-      "stat",
-      "-c",
-      "%a %U",
-      "/etc/keystone/fernet-keys",
-      "/etc/keystone/fernet-keys/0",
-    ]);
-    expect(modes.stdout).toBe("700 keystone\n600 keystone\n");
-    await runStep(rewrite);
-    const conf = (await hosts.new!.readFile("/etc/keystone/keystone.conf")).toString();
-    expect(conf).toMatch(/^connection = mysql\+pymysql:\/\/[^@]+@127\.0\.0\.1\/keystone/m);
-    const diffs = undoData.get(rewrite.id)?.diffs as { unified: string }[];
-    expect(diffs[0]?.unified).toContain("+connection = mysql+pymysql://");
-    expect(JSON.stringify(diffs)).not.toMatch(/:[^*@/]+@127/); // password masked
-    await undoStep(rewrite);
-    await undoStep(copy);
-    const after = await hosts.new!.exec([
-      "sh",
-      "-c",
-      "cd /etc/keystone && find . -type f | sort | xargs sha256sum",
-    ]);
-    expect(after.stdout).toBe(before.stdout);
-  }, 900_000);
 
   it("net.move-address: the mgmt address moves to new (verified on both hosts) and back by undo", async () => {
     const move = stepOf((s) => s.id === "net.switch.mgmt")!;
@@ -201,4 +128,83 @@ labDescribe("files, config, inventory and address steps on the lab", () => {
     ]);
     expect(onOld.stdout).toContain(`${move.params.address as string}/`);
   }, 300_000);
+
+  // files.sync and config.copy chown to the service users: the packages must be installed first.
+  describe("after provisioning new", () => {
+    beforeAll(async () => {
+      const registry = buildRegistry(deps);
+      // The dashboard is not what these steps test, and the lab's mirror may lack its package: leave it out here.
+      const noDashboard = (step: PlannedStep): PlannedStep =>
+        Array.isArray(step.params.packages)
+          ? {
+              ...step,
+              params: {
+                ...step.params,
+                packages: step.params.packages.filter(
+                  (p) => typeof p !== "string" || !p.startsWith("openstack-dashboard"),
+                ),
+              },
+            }
+          : step;
+      for (const step of plan.steps.filter((s) => s.phase === "provision" && !s.id.includes("horizon"))) {
+        if (registry.has(step.kind)) await runStep(noDashboard(step));
+      }
+    }, 3_600_000);
+
+    it("files.sync: warm then delta copy of glance images, checksums as glance recorded, no key left behind; undo", async () => {
+      const warm = stepOf((s) => s.id === "warm.glance.images");
+      const delta = stepOf((s) => s.id === "data.glance.images");
+      expect(warm && delta, "the lab's plan copies glance images").toBeTruthy();
+      const keysBefore = (await hosts.old!.readFile("/root/.ssh/authorized_keys")).toString();
+      const warmSecs = await runStep(warm!);
+      const deltaSecs = await runStep(delta!);
+      const bytes = events
+        .filter((e) => e.type === "step-progress")
+        .map((e) => (e.type === "step-progress" ? (e.bytes ?? 0) : 0));
+      console.log(
+        `glance images: warm ${warmSecs.toFixed(1)} s, delta ${deltaSecs.toFixed(1)} s, progress events ${bytes.length}, max ${Math.max(0, ...bytes)} bytes`,
+      );
+      expect((await hosts.old!.readFile("/root/.ssh/authorized_keys")).toString()).toBe(keysBefore);
+      const leftover = await hosts.new!.exec(["sh", "-c", "ls -d /tmp/handover-* 2>/dev/null || true"]);
+      expect(leftover.stdout.trim()).toBe("");
+      // Undo (delta first, then warm) leaves new's images dir as before the copies.
+      await undoStep(delta!);
+      await undoStep(warm!);
+      const left = await hosts.new!.exec(["find", warm!.params.path as string, "-type", "f"]);
+      expect(left.stdout.trim()).toBe("");
+    }, 900_000);
+
+    it("config.copy + config.rewrite (keystone): old's tree with locked key dirs, DB URL at 127.0.0.1; undo restores new's files", async () => {
+      const copy = stepOf((s) => s.id === "cfg.keystone.copy")!;
+      const rewrite = stepOf((s) => s.id === "cfg.keystone.rewrite")!;
+      const before = await hosts.new!.exec([
+        "sh",
+        "-c",
+        "cd /etc/keystone && find . -type f | sort | xargs sha256sum",
+      ]);
+      await runStep(copy);
+      const modes = await hosts.new!.run([
+        "stat",
+        "-c",
+        "%a %U",
+        "/etc/keystone/fernet-keys",
+        "/etc/keystone/fernet-keys/0",
+      ]);
+      expect(modes.stdout).toBe("700 keystone\n600 keystone\n");
+      await runStep(rewrite);
+      const conf = (await hosts.new!.readFile("/etc/keystone/keystone.conf")).toString();
+      expect(conf).toMatch(/^connection = mysql\+pymysql:\/\/[^@]+@127\.0\.0\.1\/keystone/m);
+      const diffs = undoData.get(rewrite.id)?.diffs as { unified: string }[];
+      expect(diffs[0]?.unified).toContain("+connection = mysql+pymysql://");
+      expect(JSON.stringify(diffs)).not.toMatch(/:[^*@/]+@127/); // password masked
+      await undoStep(rewrite);
+      await undoStep(copy);
+      const after = await hosts.new!.exec([
+        "sh",
+        "-c",
+        "cd /etc/keystone && find . -type f | sort | xargs sha256sum",
+      ]);
+      expect(after.stdout).toBe(before.stdout);
+    }, 900_000);
+  });
 });
