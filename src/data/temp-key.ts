@@ -134,7 +134,9 @@ export async function removeTempKeys(
       text,
       records.map((r) => r.nonce),
     );
-    if (cleaned !== text) await source.writeFileAtomic(AUTHORIZED_KEYS, cleaned);
+    // Nothing left means the file was ours alone (sshd treats an empty file and none alike): remove it.
+    if (cleaned.trim() === "" && text.trim() !== "") await source.removeFile(AUTHORIZED_KEYS);
+    else if (cleaned !== text) await source.writeFileAtomic(AUTHORIZED_KEYS, cleaned);
   }
   for (const r of records) if (TEMP_DIR_PATTERN.test(r.dir)) await removeTempDir(dest, r.dir);
 }

@@ -139,6 +139,14 @@ describe("files.sync", () => {
     expect(s.tmp.removed).toContain("/tmp/handover-new99999999");
   });
 
+  it("an authorized_keys that only held our key is removed again", async () => {
+    const s = setup();
+    await s.old.removeFile("/root/.ssh/authorized_keys");
+    await filesSyncStep(s.deps).run(makeCtx({ old: s.old, new: s.neu }).ctx, warm);
+    expect(s.seenKey()).toContain("handover-temp-");
+    expect(s.old.getFile("/root/.ssh/authorized_keys")).toBeUndefined();
+  });
+
   it("a redo keeps the first attempt's record of what was there before", async () => {
     const s = setup();
     const h = makeCtx({ old: s.old, new: s.neu }, { path: DIR, preexisting: [], tempKeys: [] });
