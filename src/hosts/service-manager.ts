@@ -10,9 +10,13 @@ import { tail } from "./errors.js";
 
 export type InitSystem = "systemd" | "sysvinit";
 
-/** `service <unit> status`, else a live pid in /run/<unit>.pid or /run/<dir>/<unit>.pid. $1 is the unit. */
+/**
+ * `service <unit> status` exiting 0 WITH something said (status_of_proc always prints; Debian's nova-novncproxy
+ * script exits 0 silently for every action when /etc/default/nova-consoleproxy picks another proxy, seen on the
+ * lab), else a live pid in /run/<unit>.pid or /run/<dir>/<unit>.pid. $1 is the unit.
+ */
 export const SYSV_STATUS =
-  'service "$1" status >/dev/null 2>&1 && exit 0; for f in /run/"$1".pid /run/*/"$1".pid; do [ -r "$f" ] && kill -0 "$(cat "$f")" 2>/dev/null && exit 0; done; exit 3';
+  'out=$(service "$1" status 2>&1) && [ -n "$out" ] && exit 0; for f in /run/"$1".pid /run/*/"$1".pid; do [ -r "$f" ] && kill -0 "$(cat "$f")" 2>/dev/null && exit 0; done; exit 3';
 
 const UNIT_NAME = /^[A-Za-z0-9@._:-]{1,128}$/;
 

@@ -11,7 +11,7 @@ import { SOCKET_ROOT_ARGV } from "../../db/mysql-cli.js";
 import { errorMessage, isUserError, UserError } from "../../lib/errors.js";
 import type { StepDeps } from "../deps.js";
 import { Params } from "../params.js";
-import { withSql } from "../sql.js";
+import { isLoginRefused, withSql } from "../sql.js";
 import { checkHost } from "./host-param.js";
 
 function read(raw: JsonObject): {
@@ -36,13 +36,22 @@ async function existingDatabases(
   hostName: string,
 ): Promise<string[] | "no-server"> {
   try {
-    return await withSql(deps, ctx, hostName, async (s) =>
-      (await s.query("SELECT SCHEMA_NAME AS n FROM information_schema.SCHEMATA")).map((r) => String(r.n)),
+    return await withSql(
+      deps,
+      ctx,
+      hostName,
+      async (s) =>
+        (await s.query("SELECT SCHEMA_NAME AS n FROM information_schema.SCHEMATA")).map((r) => String(r.n)),
+      {},
+      // A check changes nothing, not even the admin login.
+      { bootstrapAdmin: false },
     );
   } catch (e) {
     if (!isUserError(e)) throw e;
-    if (e.code === MysqlErrorCode.unreachable) return "no-server";
-    if (e.code !== MysqlErrorCode.authFailed) throw e;
+    if (!isLoginRefused(e)) {
+      if (e.code === MysqlErrorCode.unreachable) return "no-server";
+      throw e;
+    }
     // A MariaDB whose admin login the answers do not know yet (fresh install): ask as root through the socket.
     const r = await ctx.host(hostName).exec([...SOCKET_ROOT_ARGV, "-e", "SHOW DATABASES"]);
     if (r.exitCode !== 0) throw e;
@@ -63,19 +72,26 @@ async function check(deps: StepDeps, ctx: StepContext, raw: JsonObject): Promise
   for (const u of units) if (!(await sm.isActive(u))) problems.push(`${u} is not active`);
   if (databases.length > 0) {
     try {
-      await withSql(deps, ctx, host, async (s) => {
-        for (const d of databases) {
-          try {
-            const rows = await s.query(
-              "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?",
-              [d],
-            );
-            if (rows.length === 0) problems.push(`database ${d} does not exist`);
-          } catch (e) {
-            problems.push(`database ${d}: ${errorMessage(e)}`);
+      await withSql(
+        deps,
+        ctx,
+        host,
+        async (s) => {
+          for (const d of databases) {
+            try {
+              const rows = await s.query(
+                "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?",
+                [d],
+              );
+              if (rows.length === 0) problems.push(`database ${d} does not exist`);
+            } catch (e) {
+              problems.push(`database ${d}: ${errorMessage(e)}`);
+            }
           }
-        }
-      });
+        },
+        {},
+        { bootstrapAdmin: false },
+      );
     } catch (e) {
       problems.push(`MariaDB: ${errorMessage(e)}`);
     }

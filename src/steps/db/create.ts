@@ -6,12 +6,10 @@
  * MariaDB also makes the answer file's admin login work there (a fresh MariaDB has only root by unix socket).
  */
 import type { JsonObject, StepContext, StepImpl } from "../../engine/step.js";
-import { MysqlErrorCode } from "../../db/mysql-client.js";
-import { bootstrapAdmin } from "../../db/mysql-cli.js";
 import { databaseExists } from "../../db/row-counts.js";
 import type { SqlSession } from "../../db/sql-session.js";
 import { ident, scalarNumber, withSession } from "../../db/sql-session.js";
-import { UserError, isUserError } from "../../lib/errors.js";
+import { UserError } from "../../lib/errors.js";
 import type { Credentials, DbCredentialSource } from "../credentials.js";
 import { readDbCredentials, readSecretFile, writeSecretFile } from "../credentials.js";
 import type { StepDeps } from "../deps.js";
@@ -51,15 +49,9 @@ function read(raw: JsonObject): CreateParams {
   };
 }
 
-/** Opens new's MySQL as admin, setting up the admin login first when the fresh server refuses it. */
-export async function newAdminSql(deps: StepDeps, ctx: StepContext, hostName = "new"): Promise<SqlSession> {
-  try {
-    return await sqlFor(deps, ctx, hostName);
-  } catch (e) {
-    if (!(isUserError(e) && e.code === MysqlErrorCode.authFailed)) throw e;
-    await bootstrapAdmin(ctx.host(hostName), deps.mysqlAdmin(hostName));
-    return sqlFor(deps, ctx, hostName);
-  }
+/** Opens new's MySQL as admin (sqlFor sets up the admin login on a freshly installed server). */
+export function newAdminSql(deps: StepDeps, ctx: StepContext, hostName = "new"): Promise<SqlSession> {
+  return sqlFor(deps, ctx, hostName);
 }
 
 /** database -> credentials, for every database of the step (databases without their own URL share the first). */

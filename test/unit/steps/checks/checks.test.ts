@@ -56,6 +56,8 @@ describe("check.health", () => {
     const sql = new FakeSql().failOpen("new", new UserError(MysqlErrorCode.authFailed, "denied"));
     const v = await impl(sql, "check.health").verify(makeCtx({ new: neu }).ctx, { mustBeEmpty: ["nova"] });
     expect(v.ok).toBe(true);
+    // A check changes nothing: no admin setup through the socket.
+    expect(neu.commandLines()).toEqual(["mysql --protocol=socket -u root -N -B -e SHOW DATABASES"]);
   });
 
   it("an unreachable host fails", async () => {

@@ -157,6 +157,27 @@ describe("db.create", () => {
     expect(allArgv(neu)).not.toContain("new-admin-pw");
   });
 
+  it("the unix_socket refusal (1698, reported as unreachable with 'Access denied') also triggers the setup, on new only", async () => {
+    const { old, neu } = hosts();
+    neu.on(["mysql", "--protocol=socket", "-u", "root", "-N", "-B"], {});
+    const refusal = new UserError(
+      MysqlErrorCode.unreachable,
+      "cannot talk to MySQL on new: Access denied for user 'root'@'localhost'",
+    );
+    const sql = new FakeSql().failOpen("new", refusal, { times: 1, user: "root" });
+    mysqlModel(sql);
+    await createStep(makeDeps(sql)).run(makeCtx({ old, new: neu }).ctx, params);
+    expect(neu.commandLines()).toContain("mysql --protocol=socket -u root -N -B");
+    // On old the same refusal is the operator's to fix: no setup, the error stands.
+    const { sqlFor } = await import("../../../../src/steps/sql.js");
+    const sql2 = new FakeSql().failOpen("old", refusal);
+    await expect(sqlFor(makeDeps(sql2), makeCtx({ old, new: neu }).ctx, "old")).rejects.toBe(refusal);
+    // A plain unreachable server is not a refusal.
+    const down = new UserError(MysqlErrorCode.unreachable, "cannot reach MySQL on new: Connection refused");
+    const sql3 = new FakeSql().failOpen("new", down);
+    await expect(sqlFor(makeDeps(sql3), makeCtx({ old, new: neu }).ctx, "new")).rejects.toBe(down);
+  });
+
   it("keystone with binary logging on: log_bin_trust_function_creators set now and in a config file", async () => {
     const { old, neu } = hosts();
     old.setFile(
