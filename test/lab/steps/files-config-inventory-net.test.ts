@@ -129,7 +129,8 @@ labDescribe("files, config, inventory and address steps on the lab", () => {
     expect(onOld.stdout).toContain(`${move.params.address as string}/`);
   }, 300_000);
 
-  // files.sync and config.copy chown to the service users: the packages must be installed first.
+  // files.sync and config.copy chown to the service users: the packages must be installed first (only the
+  // package steps: the rest of provisioning is the db/provision lab test's subject).
   describe("after provisioning new", () => {
     beforeAll(async () => {
       const registry = buildRegistry(deps);
@@ -146,7 +147,9 @@ labDescribe("files, config, inventory and address steps on the lab", () => {
               },
             }
           : step;
-      for (const step of plan.steps.filter((s) => s.phase === "provision" && !s.id.includes("horizon"))) {
+      for (const step of plan.steps.filter(
+        (s) => s.phase === "provision" && s.kind.startsWith("pkg.") && s.kind !== "pkg.allow-start",
+      )) {
         if (registry.has(step.kind)) await runStep(noDashboard(step));
       }
     }, 3_600_000);
