@@ -10,7 +10,7 @@
 import type { JsonObject, StepContext, StepImpl, VerifyResult } from "../../engine/step.js";
 import type { Host } from "../../hosts/host.js";
 import { addressesOf, checkInterface, findAddress, normaliseIp } from "../../net/addresses.js";
-import { detectArping, gratuitousArpArgv, probeArgv } from "../../net/arping.js";
+import { detectArping, gratuitousArpArgv, probeArgv, type ArpingFlavour } from "../../net/arping.js";
 import { beforeMoveProblems, planProblems, type MovePlan } from "../../net/validate.js";
 import { UserError } from "../../lib/errors.js";
 import type { StepDeps } from "../deps.js";
@@ -43,9 +43,15 @@ async function onInterface(host: Host, m: MoveParams, ifname: string): Promise<b
 }
 
 /** Gratuitous ARP from `host`; a failure is reported loudly but does not undo a move that already happened. */
-async function announce(ctx: StepContext, host: Host, m: MoveParams, ifname: string): Promise<void> {
+async function announce(
+  ctx: StepContext,
+  host: Host,
+  m: MoveParams,
+  ifname: string,
+  known?: ArpingFlavour | "none",
+): Promise<void> {
   if (!m.gratuitousArp || m.address.includes(":")) return; // IPv6 has no ARP (unsolicited NA is the kernel's job)
-  const flavour = await detectArping(host);
+  const flavour = known === "none" ? undefined : (known ?? (await detectArping(host)));
   if (!flavour) {
     ctx.emit({
       type: "log",
@@ -82,6 +88,9 @@ export function moveAddressStep(_deps: StepDeps): StepImpl {
         await announce(ctx, neu, m, m.newInterface);
         return undo;
       }
+      // Everything that can be asked is asked BEFORE the address leaves old: between del and the ARP only the
+      // three commands that move it run (each an SSH round trip), so the blackout is as short as it can be.
+      const flavour = await detectArping(neu);
       if (!(prevRemoved && !at.old)) {
         const problems = beforeMoveProblems(m, at);
         if (problems.length > 0) {
@@ -93,7 +102,6 @@ export function moveAddressStep(_deps: StepDeps): StepImpl {
             },
           );
         }
-        const flavour = await detectArping(neu);
         if (flavour && !m.address.includes(":")) {
           const probe = await neu.exec(probeArgv(flavour, m.address, m.newInterface), { timeoutMs: 15_000 });
           if (probe.exitCode !== 0) {
@@ -112,14 +120,15 @@ export function moveAddressStep(_deps: StepDeps): StepImpl {
       ctx.checkpoint?.(undo);
       const started = ctx.now().getTime();
       if (at.old) await old.run(["ip", "addr", "del", cidr(m), "dev", at.old.ifname]);
-      if (!(await onInterface(neu, m, m.newInterface)))
+      if (at.new?.ifname !== m.newInterface)
         await neu.run(["ip", "addr", "add", cidr(m), "dev", m.newInterface]);
-      await announce(ctx, neu, m, m.newInterface);
-      const ms = ctx.now().getTime() - started;
+      const added = ctx.now().getTime();
+      await announce(ctx, neu, m, m.newInterface, flavour ?? "none");
+      const ms = added - started;
       ctx.emit({
         type: "log",
         level: "info",
-        message: `${cidr(m)} moved from old ${m.oldInterface} to new ${m.newInterface} in ${ms} ms`,
+        message: `${cidr(m)} moved from old ${m.oldInterface} to new ${m.newInterface}: ${ms} ms from del to add, then gratuitous ARP`,
       });
       return { ...undo, moveMs: ms };
     },
