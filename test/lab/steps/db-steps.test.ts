@@ -26,6 +26,12 @@ import { baseTables } from "../../../src/db/row-counts.js";
 import { qualified } from "../../../src/db/sql-session.js";
 import { labAnswersPath, labDescribe } from "../setup/lab-context.js";
 
+/**
+ * Tables old's still-running daemons update during the freeze (service heartbeats: report_count, updated_at):
+ * seen changing on the lab (nova.services) while handover only read.
+ */
+const HEARTBEATS = new Set(["nova.services", "nova_cell0.services", "cinder.services", "neutron.agents"]);
+
 labDescribe("db steps on the lab", () => {
   let loaded: LoadedAnswers;
   let plan: Plan;
@@ -73,12 +79,30 @@ labDescribe("db steps on the lab", () => {
     return { ...step, params: { ...step.params, packages: pkgs.filter((p) => !drop.includes(p)) } };
   }
 
+  /**
+   * LAB FINDING for the planner: db.create and amqp.user with `credentials: keep` read the old controller's
+   * configs (their `reads` say so) but their `hosts` name only new, so the engine would refuse ctx.host("old").
+   * Added here so the rest can be tested; to be fixed in src/plan/build.ts.
+   */
+  function withOldReadable(step: PlannedStep): PlannedStep {
+    const readsOld = step.reads.some((r) => r.startsWith("old:"));
+    if (!readsOld || step.hosts.includes("old")) return step;
+    console.warn(`LAB FINDING: ${step.id} reads old but its hosts are ${step.hosts.join(",")} (planner)`);
+    return { ...step, hosts: [...step.hosts, "old"] };
+  }
+
   async function checksumsOf(databases: readonly string[]): Promise<string> {
     const ctx = ctxFor({ hosts: ["old"] } as unknown as PlannedStep);
     return withSql(deps, ctx, "old", async (s) => {
       const out: string[] = [];
       for (const d of databases) {
         for (const t of await baseTables(s, d)) {
+          if (HEARTBEATS.has(`${d}.${t}`)) {
+            // Still written by old's own daemons during the freeze (it stops only the APIs): compare row counts.
+            const rows = await s.query(`SELECT COUNT(*) AS n FROM ${qualified(d, t)}`);
+            out.push(`${d}.${t} rows=${String(rows[0]?.n)}`);
+            continue;
+          }
           const rows = await s.query(`CHECKSUM TABLE ${qualified(d, t)} EXTENDED`);
           out.push(`${d}.${t} ${String(rows[0]?.Checksum)}`);
         }
@@ -133,12 +157,13 @@ labDescribe("db steps on the lab", () => {
     for (let step of plan.steps.filter((s) => s.phase === "preflight" || s.phase === "provision")) {
       if (!registry.has(step.kind)) continue;
       if (step.kind === "pkg.install") step = await withoutUnavailable(step);
+      step = withOldReadable(step);
       times.push(`${step.id} ${(await runStep(step)).toFixed(1)}s`);
     }
     console.log(`provision on the lab:\n  ${times.join("\n  ")}`);
     // Running the whole provisioning again changes nothing and passes (idempotent).
     for (const step of plan.steps.filter((s) => s.phase === "provision")) {
-      if (registry.has(step.kind) && step.kind !== "pkg.install") await runStep(step);
+      if (registry.has(step.kind) && step.kind !== "pkg.install") await runStep(withOldReadable(step));
     }
   }, 3_600_000);
 
