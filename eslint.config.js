@@ -19,7 +19,8 @@ export default tseslint.config(
         "error",
         {
           selector: "ThrowStatement > NewExpression[callee.name='Error']",
-          message: "Throw UserError (with a next step) or BugError from src/lib/errors.ts, not a plain Error.",
+          message:
+            "Throw UserError (with a next step) or BugError from src/lib/errors.ts, not a plain Error.",
         },
       ],
     },
