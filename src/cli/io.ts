@@ -14,7 +14,7 @@ export function processIo(): CliIo {
     stdout: (t) => process.stdout.write(t.endsWith("\n") ? t : `${t}\n`),
     stderr: (t) => process.stderr.write(t.endsWith("\n") ? t : `${t}\n`),
     env: process.env,
-    // eslint-disable-next-line no-restricted-properties -- the one place the real cwd is read
+    // The one place the real cwd is read; everything else gets it from CliIo.
     cwd: process.cwd(),
     isTTY: Boolean(process.stdin.isTTY && process.stdout.isTTY),
   };
