@@ -14,6 +14,7 @@ import { randomBytes } from "node:crypto";
 import type { Host } from "../hosts/host.js";
 import { TEMP_DIR_PATTERN, makeTempDir, removeTempDir } from "../db/mysql-cli.js";
 import { UserError } from "../lib/errors.js";
+import { hostFieldMatches, hostLookupName, loadKnownHosts } from "../hosts/known-hosts.js";
 
 export const AUTHORIZED_KEYS = "/root/.ssh/authorized_keys";
 /** Marks our lines in authorized_keys; nothing else writes it, so every such line is ours to remove. */
@@ -61,21 +62,54 @@ export function withoutTempKeys(text: string, nonces?: readonly string[]): strin
   return keep.join("\n");
 }
 
-/** known_hosts lines for `address` from the source's own host key files (read over our SSH connection). */
-export async function knownHostsFor(source: Host, address: string, port = 22): Promise<string> {
-  const name = port === 22 ? address : `[${address}]:${port}`;
-  const lines: string[] = [];
+/** What an SshHost records about the host key it verified (duck-typed: Host itself does not promise it). */
+interface VerifiedHostKey {
+  readonly hostKey?: { readonly knownHostsFile: string; readonly line: number | undefined };
+}
+
+/**
+ * The source's host keys as the jump itself verified them: the known_hosts entries (same host field as the line
+ * that matched when handover connected) of the answer file's known_hosts. That is the key sshd really serves on
+ * the address, checked without trusting the network; /etc/ssh/*.pub on the source can differ from it (an sshd
+ * started with its own HostKey, as in the lab).
+ */
+async function jumpVerifiedKeys(source: Host): Promise<string[]> {
+  const hk = (source as Host & VerifiedHostKey).hostKey;
+  if (!hk || typeof hk.knownHostsFile !== "string") return [];
+  const entries = await loadKnownHosts(hk.knownHostsFile);
+  const matched =
+    entries.find((e) => e.line === hk.line) ??
+    entries.find((e) => hostFieldMatches(e.hosts, hostLookupName(source.address, 22)));
+  if (!matched) return [];
+  return entries
+    .filter((e) => e.hosts === matched.hosts && e.marker === undefined)
+    .map((e) => `${e.keyType} ${e.key.toString("base64")}`);
+}
+
+/** The source's own public host key files (when the jump's verified key is not available). */
+async function hostKeyFiles(source: Host): Promise<string[]> {
+  const out: string[] = [];
   for (const f of HOST_KEY_FILES) {
     if ((await source.stat(f)) === undefined) continue;
     const [type, blob] = (await source.readFile(f)).toString("utf8").trim().split(/\s+/);
-    if (type && blob) lines.push(`${name} ${type} ${blob}`);
+    if (type && blob) out.push(`${type} ${blob}`);
   }
-  if (lines.length === 0) {
+  return out;
+}
+
+/** known_hosts lines for `address`: the keys the jump verified, else the source's host key files. */
+export async function knownHostsFor(source: Host, address: string, port = 22): Promise<string> {
+  const name = hostLookupName(address, port);
+  // Make sure the connection (and so its verified key) exists before asking for it.
+  await source.isReachable();
+  let keys = await jumpVerifiedKeys(source);
+  if (keys.length === 0) keys = await hostKeyFiles(source);
+  if (keys.length === 0) {
     throw new UserError("TEMP_KEY_FAILED", `on ${source.name}: no SSH host key found in /etc/ssh`, {
       nextSteps: [`Check sshd's host keys on ${source.name}.`],
     });
   }
-  return `${lines.join("\n")}\n`;
+  return `${keys.map((k) => `${name} ${k}`).join("\n")}\n`;
 }
 
 /**

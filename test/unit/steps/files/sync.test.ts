@@ -1,4 +1,7 @@
 import { createHash } from "node:crypto";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { filesSyncStep } from "../../../../src/steps/files/sync.js";
 import { FakeHost } from "../../../fakes/fake-host.js";
@@ -137,6 +140,24 @@ describe("files.sync", () => {
     expect(s.neu.listFiles().filter((f) => f.startsWith(`${DIR}/`))).toEqual([`${DIR}/preexisting`]);
     expect(s.old.fileText("/root/.ssh/authorized_keys")).toBe("ssh-ed25519 AAAAJUMP jump\n");
     expect(s.tmp.removed).toContain("/tmp/handover-new99999999");
+  });
+
+  it("known_hosts holds the key the jump verified for old (not old's /etc/ssh files) when there is one", async () => {
+    const s = setup();
+    const dir = await mkdtemp(join(tmpdir(), "ho-kh-"));
+    try {
+      const blob = Buffer.from("\0\0\0\x0bssh-ed25519\0\0\0\x20" + "k".repeat(32), "latin1").toString(
+        "base64",
+      );
+      const file = join(dir, "known_hosts");
+      await writeFile(file, `198.51.100.9 ssh-ed25519 ${blob}\n198.51.100.4 ssh-ed25519 ${blob}\n`);
+      Object.assign(s.old, { hostKey: { knownHostsFile: file, line: 2 } });
+      await filesSyncStep(s.deps).run(makeCtx({ old: s.old, new: s.neu }).ctx, warm);
+      const kh = s.neu.calls.find((c) => c.kind === "writeFileAtomic" && c.path.endsWith("/known_hosts"));
+      expect(kh && "data" in kh ? kh.data.toString() : "").toBe(`198.51.100.4 ssh-ed25519 ${blob}\n`);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it("an authorized_keys that only held our key is removed again", async () => {
