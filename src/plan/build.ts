@@ -381,7 +381,8 @@ export function buildPlan(input: PlanInput, facts: Facts, catalog: Catalog): Pla
         kind: "db.create",
         title: `Create ${dbs.join(", ")} and ${s}'s database user (${input.options.credentials === "keep" ? "old credentials" : "new credentials"})`,
         phase: "provision",
-        hosts: ["new"],
+        // keep: the step reads the old config over SSH, so old is one of its hosts (the engine enforces it).
+        hosts: input.options.credentials === "keep" ? ["new", "old"] : ["new"],
         reads: input.options.credentials === "keep" ? [`old:file:${catalog.services[s].config_dir}`] : [],
         writes: dbs.map((d) => `new:db:${d}`),
         commands: dbs.map(
@@ -418,7 +419,7 @@ export function buildPlan(input: PlanInput, facts: Facts, catalog: Catalog): Pla
       kind: "amqp.user",
       title: "Create the AMQP user and vhost the old transport_url uses",
       phase: "provision",
-      hosts: ["new"],
+      hosts: ["new", "old"],
       reads: [`old:file:${spec.config_dir}`],
       writes: ["new:amqp:users"],
       commands: [
@@ -1030,7 +1031,8 @@ export function buildPlan(input: PlanInput, facts: Facts, catalog: Catalog): Pla
         kind: "api.check",
         title: `${s} answers on the new controller`,
         phase: "verify",
-        hosts: ["new"],
+        // old too: the admin credentials come from old's openrc/clouds.yaml (read only).
+        hosts: ["new", "old"],
         reads: [`new:service:${s}`],
         commands: [`[new] ${apiCheckCommand(s, input.stagingAddress)}`],
         after: started.get(s) ?? allStarted,
@@ -1240,7 +1242,8 @@ export function buildPlan(input: PlanInput, facts: Facts, catalog: Catalog): Pla
         kind: "nova.delete-services",
         title: `Delete the old controller's nova service records (${stale.map((x) => x.binary).join(", ")} on ${old.hostname})`,
         phase: "finalize",
-        hosts: ["new"],
+        // old too: the admin credentials come from old's openrc/clouds.yaml (read only).
+        hosts: ["new", "old"],
         writes: ["new:db:nova"],
         commands: stale.map((x) => `[new] openstack compute service delete <id of ${x.binary} on ${x.host}>`),
         after: [restart],

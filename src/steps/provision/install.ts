@@ -75,10 +75,19 @@ async function install(
       if (r.exitCode !== 0) throw failure(host, "debconf-set-selections", r);
     }
     ctx.emit({ type: "step-progress", message: `apt-get install of ${packages.length} package(s)` });
+    // A handover killed mid-install leaves apt-get running on new (the SSH channel dropping does not stop it)
+    // or dpkg half-configured: wait for the lock, then finish what dpkg started before installing again.
+    const lock = ["-o", `DPkg::Lock::Timeout=${Math.floor(INSTALL_TIMEOUT_MS / 2000)}`];
+    const fix = await host.exec(["dpkg", "--force-confdef", "--force-confold", "--configure", "-a"], {
+      env: APT_ENV,
+      timeoutMs: INSTALL_TIMEOUT_MS,
+    });
+    if (fix.exitCode !== 0 && !/lock/i.test(fix.stderr)) throw failure(host, "dpkg --configure -a", fix);
     const r = await host.exec(
       [
         "apt-get",
         "install",
+        ...lock,
         "-y",
         "--no-install-recommends",
         "-o",

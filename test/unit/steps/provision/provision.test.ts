@@ -92,8 +92,10 @@ describe("pkg.install", () => {
       exitCode: argv.slice(3).every((x) => have.has(x)) ? 0 : 1,
     }));
     neu.on(["debconf-set-selections"], {});
+    // dpkg --configure -a (finishing what a killed run left) succeeds with nothing to do.
+    neu.on(["dpkg", "--force-confdef", "--force-confold", "--configure", "-a"], {});
     neu.on(["apt-get", "install", REST], ({ argv }) => {
-      for (const x of argv.slice(8)) have.add(x);
+      for (const x of argv.slice(10)) have.add(x);
       return {};
     });
     neu.on(["apt-get", "purge", "-y", REST], ({ argv }) => {
@@ -119,6 +121,17 @@ describe("pkg.install", () => {
     expect(await step.verify(h.ctx, p)).toMatchObject({ ok: true });
     await step.undo!(h.ctx, p, undo);
     expect([...have]).toEqual(["rsync"]);
+  });
+
+  it("finishes an interrupted dpkg and waits for apt's lock (a killed run leaves apt-get running on new)", async () => {
+    const { neu } = host([]);
+    await impl("pkg.install").run(makeCtx({ new: neu }).ctx, p);
+    const lines = neu.commandLines();
+    const fix = lines.findIndex((l) => l.includes("--configure -a"));
+    const inst = lines.findIndex((l) => l.startsWith("apt-get install"));
+    expect(fix).toBeGreaterThanOrEqual(0);
+    expect(fix).toBeLessThan(inst);
+    expect(lines[inst]).toMatch(/-o DPkg::Lock::Timeout=\d+/);
   });
 
   it("a second run installs nothing; a redo keeps the first attempt's list", async () => {
