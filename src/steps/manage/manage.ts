@@ -12,6 +12,7 @@
  * `db_sync --check`), else the command again (every one of them is idempotent: a sync at head
  * and finished online migrations change nothing and exit 0).
  */
+import { randomBytes } from "node:crypto";
 import type { JsonObject, StepContext, StepImpl } from "../../engine/step.js";
 import type { Host } from "../../hosts/host.js";
 import { tail } from "../../hosts/errors.js";
@@ -133,7 +134,12 @@ export async function runManage(
   ctx: StepContext,
   host: Host,
   m: ManageParams,
-  options: { journalTempDir: boolean } = { journalTempDir: true },
+  options: {
+    /** Journals what a crash would leave behind (the override's temp dir); absent in verify. */
+    journal?: (data: JsonObject) => void;
+    /** Marks the tool's processes (environment), so a redo can find one still running from a killed attempt. */
+    token?: string;
+  } = {},
 ): Promise<ManageOutcome> {
   let argv = [...m.argv];
   let dir: string | undefined;
@@ -143,7 +149,7 @@ export async function runManage(
       const { text, secrets: s } = await expandOverride(host, m.service, m.configOverride);
       secrets = [...secrets, ...s];
       dir = await makeTempDir(host);
-      if (options.journalTempDir) ctx.checkpoint?.({ tempDir: dir });
+      options.journal?.({ tempDir: dir });
       const { uid, gid } = await idOf(host, m.user);
       // The service user must reach the file: the dir and the file become theirs, still 0700 / 0600.
       await host.run(["chown", `${uid}:${gid}`, "--", dir]);
@@ -166,7 +172,11 @@ export async function runManage(
     for (let runs = 1; ; runs++) {
       if (ctx.signal.aborted)
         throw new UserError("ABORTED", `${m.service}: interrupted before \`${m.argv.join(" ")}\``);
-      const r = await host.exec(cmd, { timeoutMs: MANAGE_TIMEOUT_MS, secretsToRedact: secrets });
+      const r = await host.exec(cmd, {
+        timeoutMs: MANAGE_TIMEOUT_MS,
+        secretsToRedact: secrets,
+        ...(options.token ? { env: { [TOKEN_VAR]: options.token } } : {}),
+      });
       if (m.repeatOnExit.includes(r.exitCode)) {
         if (runs >= m.maxRepeats) {
           throw new UserError(
@@ -208,6 +218,41 @@ export async function runManage(
   }
 }
 
+/** Environment variable carrying a step attempt's token into the tool's processes. */
+export const TOKEN_VAR = "HANDOVER_MANAGE_TOKEN";
+/** Exit 0 when some process on the host carries `$1` (VAR=value) in its environment. */
+export const FIND_TOKEN_SCRIPT =
+  'for f in /proc/[0-9]*/environ; do grep -qzx "$1" "$f" 2>/dev/null && exit 0; done; exit 1';
+const WAIT_POLL_MS = 2000;
+
+async function waitForEarlierRun(
+  deps: StepDeps,
+  ctx: StepContext,
+  host: Host,
+  m: ManageParams,
+  token: string,
+): Promise<void> {
+  for (let waited = 0; ; waited += WAIT_POLL_MS) {
+    const r = await host.exec(["sh", "-c", FIND_TOKEN_SCRIPT, "sh", `${TOKEN_VAR}=${token}`]);
+    if (r.exitCode !== 0) return;
+    if (waited >= MANAGE_TIMEOUT_MS) {
+      throw new UserError(
+        "MANAGE_STILL_RUNNING",
+        `${m.service}: \`${m.argv.join(" ")}\` from an earlier, interrupted attempt is still running on ${host.name}`,
+        { nextSteps: [`Wait for it to finish (or stop it) on ${host.name}, then re-run.`] },
+      );
+    }
+    if (waited === 0) {
+      ctx.emit({
+        type: "log",
+        level: "warn",
+        message: `${m.service}: \`${m.argv.join(" ")}\` from the interrupted attempt is still running on ${host.name}; waiting for it before running it again`,
+      });
+    }
+    await deps.sleep(WAIT_POLL_MS, ctx.signal);
+  }
+}
+
 /** The check that proves a command's effect, where the tool has one. */
 function checkFor(m: ManageParams): ManageParams | undefined {
   const [tool, ...rest] = m.argv;
@@ -230,19 +275,33 @@ function checkFor(m: ManageParams): ManageParams | undefined {
   return undefined;
 }
 
-export function manageStep(_deps: StepDeps, kind = "svc.manage"): StepImpl {
+export function manageStep(deps: StepDeps, kind = "svc.manage"): StepImpl {
   return {
     kind,
     async run(ctx, raw) {
       const m = readManage(kind, raw);
-      const o = await runManage(ctx, ctx.host("new"), m);
-      return { exitCode: o.exitCode, runs: o.runs };
+      const host = ctx.host("new");
+      const prev = ctx.previousUndoData;
+      const prevToken = typeof prev?.token === "string" ? prev.token : undefined;
+      const token = prevToken ?? randomBytes(12).toString("hex");
+      ctx.checkpoint?.({ token });
+      if (prevToken) {
+        // A redo after handover itself was killed: the tool it had started may still be running on new (it
+        // does not die with the SSH connection). Two migrations at once would corrupt the schema: wait for it.
+        await waitForEarlierRun(deps, ctx, host, m, prevToken);
+        if (typeof prev?.tempDir === "string") await removeTempDir(host, prev.tempDir);
+      }
+      const o = await runManage(ctx, host, m, {
+        token,
+        journal: (d) => ctx.checkpoint?.({ token, ...d }),
+      });
+      return { exitCode: o.exitCode, runs: o.runs, token };
     },
     async verify(ctx, raw) {
       const m = readManage(kind, raw);
       const check = checkFor(m) ?? m;
       try {
-        const o = await runManage(ctx, ctx.host("new"), check, { journalTempDir: false });
+        const o = await runManage(ctx, ctx.host("new"), check);
         return { ok: true, detail: `${m.service}: \`${check.argv.join(" ")}\` exited ${o.exitCode}` };
       } catch (e) {
         if (e instanceof UserError) return { ok: false, detail: e.message };

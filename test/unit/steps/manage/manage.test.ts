@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { FakeHost, REST } from "../../../fakes/fake-host.js";
-import { manageStep } from "../../../../src/steps/manage/manage.js";
+import { FIND_TOKEN_SCRIPT, manageStep } from "../../../../src/steps/manage/manage.js";
 import { asUserArgv } from "../../../../src/steps/manage/as-user.js";
 import { UserError } from "../../../../src/lib/errors.js";
 import { FakeSql, allArgv, makeCtx, makeDeps, scriptTempDirs } from "../support/harness.js";
@@ -37,7 +37,7 @@ describe("svc.manage", () => {
       user: "keystone",
       okExit: [0, 4],
     };
-    expect(await step.run(makeCtx({ new: neu }).ctx, p)).toEqual({ exitCode: 4, runs: 1 });
+    expect(await step.run(makeCtx({ new: neu }).ctx, p)).toMatchObject({ exitCode: 4, runs: 1 });
   });
 
   it("repeats while the exit code says more to do (online data migrations), then succeeds on 0", async () => {
@@ -47,7 +47,7 @@ describe("svc.manage", () => {
     neu.on(su(argv, "nova"), { exitCode: 1, stdout: "Running batches of 50 until complete\n" }, { times: 3 });
     const h = makeCtx({ new: neu });
     const p = { service: "nova", argv, user: "nova", okExit: [0], repeatOnExit: [1], maxRepeats: 100 };
-    expect(await step.run(h.ctx, p)).toEqual({ exitCode: 0, runs: 4 });
+    expect(await step.run(h.ctx, p)).toMatchObject({ exitCode: 0, runs: 4 });
     expect(h.events.filter((e) => e.type === "step-progress")).toHaveLength(3);
   });
 
@@ -135,7 +135,28 @@ describe("svc.manage", () => {
     expect(allArgv(neu)).not.toContain("S3cr");
     expect(tmp.removed).toEqual(tmp.made);
     expect(neu.listFiles()).toEqual(["/etc/nova/nova.conf"]);
-    expect(h.checkpoints).toEqual([{ tempDir: tmp.made[0] }]);
+    const token = h.checkpoints[0]!.token as string;
+    expect(token).toMatch(/^[0-9a-f]{24}$/);
+    expect(h.checkpoints).toEqual([{ token }, { token, tempDir: tmp.made[0] }]);
+    // The tool runs with the token in its environment, so a redo can find it.
+    expect(neu.calls.find((c) => c.kind === "exec" && c.argv[0] === "su")).toMatchObject({
+      options: { env: { HANDOVER_MANAGE_TOKEN: token } },
+    });
+  });
+
+  it("a redo after handover was killed waits for the earlier attempt's tool, still running on new, before running again", async () => {
+    const neu = new FakeHost("new", { unmatched: "throw" });
+    const argv = ["nova-manage", "db", "sync"];
+    const find = ["sh", "-c", FIND_TOKEN_SCRIPT, "sh", "HANDOVER_MANAGE_TOKEN=abc123"];
+    neu.on(find, { exitCode: 1 });
+    neu.on(find, { exitCode: 0 }, { times: 2 });
+    neu.on(su(argv, "nova"), { exitCode: 0 });
+    const h = makeCtx({ new: neu }, { token: "abc123" });
+    const res = await step.run(h.ctx, { service: "nova", argv, user: "nova", okExit: [0] });
+    expect(res).toMatchObject({ exitCode: 0, token: "abc123" });
+    expect(neu.commandLines().map((l) => l.split(" ")[0])).toEqual(["sh", "sh", "sh", "su"]);
+    expect(h.events.some((e) => e.type === "log" && /still running/.test(e.message))).toBe(true);
+    expect(h.checkpoints[0]).toEqual({ token: "abc123" });
   });
 
   it("verify uses keystone's own check for db_sync steps, else runs the (idempotent) command again", async () => {
