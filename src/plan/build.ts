@@ -194,7 +194,13 @@ export function buildPlan(input: PlanInput, facts: Facts, catalog: Catalog): Pla
     title: "Old controller is healthy: services running, MariaDB answering",
     phase: "preflight",
     hosts: ["old"],
-    reads: ["old:host", ...allDbs.map((d) => `old:db:${d}`)],
+    // The units are reads too: once the freeze (which writes them) is done, a resume does not redo this
+    // check against stopped APIs (the engine skips a done step that a later done step superseded).
+    reads: [
+      "old:host",
+      ...allDbs.map((d) => `old:db:${d}`),
+      ...activeUnits(catalog, old.os.id, services, old.units).map((u) => `old:service:${u}`),
+    ],
     params: {
       units: activeUnits(catalog, old.os.id, services, old.units),
       databases: allDbs,
@@ -206,7 +212,8 @@ export function buildPlan(input: PlanInput, facts: Facts, catalog: Catalog): Pla
     title: "New controller is reachable and has no OpenStack data yet",
     phase: "preflight",
     hosts: ["new"],
-    reads: ["new:host"],
+    // The databases are reads: once provisioning creates them, a resume does not redo "new is empty".
+    reads: ["new:host", ...allDbs.map((d) => `new:db:${d}`)],
     params: { units: [], databases: [], mustBeEmpty: allDbs },
   });
   const diskNeeds = diskRequirements(facts, services, allDbs);
