@@ -8,6 +8,7 @@
  * mysql.db and survive), so a redo after a crash or a later schema change starts from nothing.
  * Verify: exact per-table row counts equal on both sides. Undo: drop and recreate the database empty.
  */
+import { randomBytes } from "node:crypto";
 import { Transform } from "node:stream";
 import type { JsonObject, StepContext, StepImpl } from "../../engine/step.js";
 import type { ExecStream, Host } from "../../hosts/host.js";
@@ -25,6 +26,7 @@ import { countDifferences, databaseExists, rowCounts } from "../../db/row-counts
 import { ident } from "../../db/sql-session.js";
 import type { StepDeps } from "../deps.js";
 import { Params, strList, union } from "../params.js";
+import { tokenEnv, waitForEarlierRun } from "../earlier-run.js";
 import { withSql } from "../sql.js";
 
 /** How new databases are created (the utf8 of the install guides; tables carry their own charsets). */
@@ -67,16 +69,21 @@ async function pipeDump(
   oldFile: string,
   newFile: string,
   secrets: readonly string[],
+  token: string,
 ): Promise<number> {
   // An abort that came before the streams existed would never fire the listener below: check first.
   if (ctx.signal.aborted) throw new UserError("ABORTED", `copy of ${database} interrupted`);
+  // Both sides carry the step's token, so a redo after handover was killed can find them still running.
+  const env = tokenEnv(token);
   const dump: ExecStream = await oldHost.execStream(mysqldumpArgv(oldFile, database), {
     secretsToRedact: secrets,
+    env,
   });
   let imp: ExecStream;
   try {
     imp = await newHost.execStream(mysqlArgv(newFile, "--max-allowed-packet=1G"), {
       secretsToRedact: secrets,
+      env,
     });
   } catch (e) {
     dump.kill();
@@ -181,15 +188,25 @@ export function copyStep(deps: StepDeps): StepImpl {
       const secrets = [oldAdmin.password, newAdmin.password];
       // Temp dirs holding defaults files, journaled before the password is written (a crash leaves them named).
       const tempDirs: { host: string; dir: string }[] = [];
+      const prevToken =
+        typeof ctx.previousUndoData?.token === "string" ? ctx.previousUndoData.token : undefined;
+      const token = prevToken ?? randomBytes(12).toString("hex");
       const checkpoint = (): void =>
         ctx.checkpoint?.({
           database,
+          token,
           tempDirs: union(
             strList(ctx.previousUndoData?.tempDirs),
             tempDirs.map((t) => `${t.host}:${t.dir}`),
           ),
         });
       checkpoint();
+      if (prevToken) {
+        // handover was killed mid-copy: its dump or import may still be running; never two imports at once.
+        for (const h of [newHost, oldHost]) {
+          await waitForEarlierRun(deps, ctx, h, prevToken, `the copy of ${database}`, 3600_000);
+        }
+      }
       await cleanupTempDirs(ctx, ctx.previousUndoData);
       const started = Date.now();
       await withSql(deps, ctx, to, async (s) => {
@@ -202,7 +219,7 @@ export function copyStep(deps: StepDeps): StepImpl {
           withDefaultsFile(
             newHost,
             newAdmin,
-            (newFile) => pipeDump(ctx, database, oldHost, newHost, oldFile, newFile, secrets),
+            (newFile) => pipeDump(ctx, database, oldHost, newHost, oldFile, newFile, secrets, token),
             (dir) => {
               tempDirs.push({ host: to, dir });
               checkpoint();

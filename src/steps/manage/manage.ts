@@ -24,6 +24,7 @@ import { withDatabase } from "../credentials.js";
 import type { StepDeps } from "../deps.js";
 import { Params } from "../params.js";
 import { asUserArgv, withoutNoise } from "./as-user.js";
+import { tokenEnv, waitForEarlierRun } from "../earlier-run.js";
 
 /** Long syncs on big databases take a while; a hung tool is stopped after this. */
 const MANAGE_TIMEOUT_MS = 4 * 3600 * 1000;
@@ -175,7 +176,7 @@ export async function runManage(
       const r = await host.exec(cmd, {
         timeoutMs: MANAGE_TIMEOUT_MS,
         secretsToRedact: secrets,
-        ...(options.token ? { env: { [TOKEN_VAR]: options.token } } : {}),
+        ...(options.token ? { env: tokenEnv(options.token) } : {}),
       });
       if (m.repeatOnExit.includes(r.exitCode)) {
         if (runs >= m.maxRepeats) {
@@ -218,40 +219,7 @@ export async function runManage(
   }
 }
 
-/** Environment variable carrying a step attempt's token into the tool's processes. */
-export const TOKEN_VAR = "HANDOVER_MANAGE_TOKEN";
-/** Exit 0 when some process on the host carries `$1` (VAR=value) in its environment. */
-export const FIND_TOKEN_SCRIPT =
-  'for f in /proc/[0-9]*/environ; do grep -qzx "$1" "$f" 2>/dev/null && exit 0; done; exit 1';
-const WAIT_POLL_MS = 2000;
-
-async function waitForEarlierRun(
-  deps: StepDeps,
-  ctx: StepContext,
-  host: Host,
-  m: ManageParams,
-  token: string,
-): Promise<void> {
-  for (let waited = 0; ; waited += WAIT_POLL_MS) {
-    const r = await host.exec(["sh", "-c", FIND_TOKEN_SCRIPT, "sh", `${TOKEN_VAR}=${token}`]);
-    if (r.exitCode !== 0) return;
-    if (waited >= MANAGE_TIMEOUT_MS) {
-      throw new UserError(
-        "MANAGE_STILL_RUNNING",
-        `${m.service}: \`${m.argv.join(" ")}\` from an earlier, interrupted attempt is still running on ${host.name}`,
-        { nextSteps: [`Wait for it to finish (or stop it) on ${host.name}, then re-run.`] },
-      );
-    }
-    if (waited === 0) {
-      ctx.emit({
-        type: "log",
-        level: "warn",
-        message: `${m.service}: \`${m.argv.join(" ")}\` from the interrupted attempt is still running on ${host.name}; waiting for it before running it again`,
-      });
-    }
-    await deps.sleep(WAIT_POLL_MS, ctx.signal);
-  }
-}
+export { FIND_TOKEN_SCRIPT } from "../earlier-run.js";
 
 /** The check that proves a command's effect, where the tool has one. */
 function checkFor(m: ManageParams): ManageParams | undefined {
@@ -288,7 +256,14 @@ export function manageStep(deps: StepDeps, kind = "svc.manage"): StepImpl {
       if (prevToken) {
         // A redo after handover itself was killed: the tool it had started may still be running on new (it
         // does not die with the SSH connection). Two migrations at once would corrupt the schema: wait for it.
-        await waitForEarlierRun(deps, ctx, host, m, prevToken);
+        await waitForEarlierRun(
+          deps,
+          ctx,
+          host,
+          prevToken,
+          `${m.service}: \`${m.argv.join(" ")}\``,
+          MANAGE_TIMEOUT_MS,
+        );
         if (typeof prev?.tempDir === "string") await removeTempDir(host, prev.tempDir);
       }
       const o = await runManage(ctx, host, m, {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { FakeHost, REST } from "../../../fakes/fake-host.js";
 import { copyStep } from "../../../../src/steps/db/copy.js";
+import { FIND_TOKEN_SCRIPT } from "../../../../src/steps/earlier-run.js";
 import { UserError } from "../../../../src/lib/errors.js";
 import { FakeSql, allArgv, makeCtx, makeDeps, scriptTempDirs } from "../support/harness.js";
 
@@ -141,6 +142,31 @@ describe("db.copy", () => {
     expect(e.code).toBe("ABORTED");
     expect(s.old.commandLines().some((l) => l.startsWith("mysqldump"))).toBe(false);
     expect(s.oldTmp.removed).toEqual(s.oldTmp.made);
+  });
+
+  it("both sides carry the step's token; a redo waits until the killed attempt's import is gone on new", async () => {
+    const s = setup();
+    const h = makeCtx({ old: s.old, new: s.neu });
+    await copyStep(s.deps).run(h.ctx, params);
+    const token = h.checkpoints[0]!.token as string;
+    expect(s.old.calls.find((c) => c.kind === "execStream")).toMatchObject({
+      options: { env: { HANDOVER_STEP_TOKEN: token } },
+    });
+    expect(s.neu.calls.find((c) => c.kind === "execStream")).toMatchObject({
+      options: { env: { HANDOVER_STEP_TOKEN: token } },
+    });
+
+    const t = setup();
+    const find = ["sh", "-c", FIND_TOKEN_SCRIPT, "sh", "HANDOVER_STEP_TOKEN=feed"];
+    t.neu.on(find, { exitCode: 1 });
+    t.neu.on(find, { exitCode: 0 }, { times: 1 });
+    t.old.on(find, { exitCode: 1 });
+    const h2 = makeCtx({ old: t.old, new: t.neu }, { database: "nova", token: "feed", tempDirs: [] });
+    await copyStep(t.deps).run(h2.ctx, params);
+    expect(t.neu.commandLines().filter((l) => l.startsWith("sh -c"))).toHaveLength(2);
+    expect(h2.events.some((e) => e.type === "log" && /still running on new/.test(e.message))).toBe(true);
+    expect(h2.checkpoints[0]).toMatchObject({ token: "feed" });
+    expect(t.imported()).toBe(DUMP);
   });
 
   it("verify fails when the database is missing on new", async () => {

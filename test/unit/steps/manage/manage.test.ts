@@ -140,14 +140,14 @@ describe("svc.manage", () => {
     expect(h.checkpoints).toEqual([{ token }, { token, tempDir: tmp.made[0] }]);
     // The tool runs with the token in its environment, so a redo can find it.
     expect(neu.calls.find((c) => c.kind === "exec" && c.argv[0] === "su")).toMatchObject({
-      options: { env: { HANDOVER_MANAGE_TOKEN: token } },
+      options: { env: { HANDOVER_STEP_TOKEN: token } },
     });
   });
 
   it("a redo after handover was killed waits for the earlier attempt's tool, still running on new, before running again", async () => {
     const neu = new FakeHost("new", { unmatched: "throw" });
     const argv = ["nova-manage", "db", "sync"];
-    const find = ["sh", "-c", FIND_TOKEN_SCRIPT, "sh", "HANDOVER_MANAGE_TOKEN=abc123"];
+    const find = ["sh", "-c", FIND_TOKEN_SCRIPT, "sh", "HANDOVER_STEP_TOKEN=abc123"];
     neu.on(find, { exitCode: 1 });
     neu.on(find, { exitCode: 0 }, { times: 2 });
     neu.on(su(argv, "nova"), { exitCode: 0 });
