@@ -1,0 +1,260 @@
+/**
+ * Shared by the end-to-end lab tests: bring the lab back to its seeded snapshot, write an answer file for one
+ * migration (switch: never, its own state dir), run `handover` as a real child process (one node process, so
+ * SIGKILL by its PID hits handover itself), watch its journal, and read both controllers' databases.
+ */
+import { spawn } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import YAML from "yaml";
+import { ANSWERS_FILE } from "../../../lab/paths.js";
+import { readState } from "../../../lab/state.js";
+import { up } from "../../../lab/up.js";
+import { loadAnswers } from "../../../src/answers/index.js";
+import type { CliIo } from "../../../src/cli/io.js";
+import {
+  openControllers,
+  resolveSecretsOrFail,
+  type Controllers,
+} from "../../../src/cli/open-controllers.js";
+import { isPlainIdentifier, type SqlReader } from "../../../src/discovery/sql.js";
+import type { JournalRecord } from "../../../src/engine/journal.js";
+
+export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
+export const SCENARIOS = join(REPO, "test/lab/scenarios");
+/** Everything these tests write on the jump (answer files, state dirs), removed with the lab's /run tree. */
+export const E2E_DIR = "/run/handover-lab/e2e";
+
+/** The seven OpenStack databases the lab's Victoria controller holds (placement has its own). */
+export const DATABASES = [
+  "keystone",
+  "glance",
+  "placement",
+  "nova_api",
+  "nova",
+  "nova_cell0",
+  "neutron",
+  "cinder",
+] as const;
+
+/** Back to the freshly seeded lab (same computes), with `scenario` (default: basic). Returns seconds taken. */
+export async function resetLab(scenario?: string): Promise<number> {
+  const t0 = Date.now();
+  const state = readState();
+  await up({ computes: state?.computes ?? 1, scenario: scenario ?? join(SCENARIOS, "basic"), force: true });
+  return (Date.now() - t0) / 1000;
+}
+
+/**
+ * A copy of the lab's answer file for one migration: its own state dir, and the address switch left out
+ * (switch: never; issue 4 ends before the switch). Mode 0600 like the original. Returns its path.
+ */
+export function migrationAnswers(name: string): { answers: string; stateDir: string } {
+  const doc = YAML.parse(readFileSync(ANSWERS_FILE, "utf8")) as Record<string, unknown>;
+  const stateDir = join(E2E_DIR, name, "state");
+  rmSync(join(E2E_DIR, name), { recursive: true, force: true });
+  mkdirSync(join(E2E_DIR, name), { recursive: true, mode: 0o700 });
+  doc.state_dir = stateDir;
+  doc.options = { ...(doc.options as Record<string, unknown>), switch: "never" };
+  const answers = join(E2E_DIR, name, "answers.yaml");
+  writeFileSync(answers, YAML.stringify(doc), { mode: 0o600 });
+  return { answers, stateDir };
+}
+
+export function journalPath(stateDir: string): string {
+  return join(stateDir, "journal.jsonl");
+}
+
+/** Every complete record of a journal (a torn last line, as SIGKILL can leave, is ignored). */
+export function readJournal(stateDir: string): JournalRecord[] {
+  const p = journalPath(stateDir);
+  if (!existsSync(p)) return [];
+  const out: JournalRecord[] = [];
+  for (const line of readFileSync(p, "utf8").split("\n")) {
+    if (!line.trim()) continue;
+    try {
+      out.push(JSON.parse(line) as JournalRecord);
+    } catch {
+      // torn tail
+    }
+  }
+  return out;
+}
+
+export interface HandoverResult {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly output: string;
+  readonly seconds: number;
+  /** Set when killWhen fired: the record that triggered the kill. */
+  readonly killedAfter?: JournalRecord;
+}
+
+export interface RunOptions {
+  /** Journal of the migration, watched when killWhen is given. */
+  readonly stateDir?: string;
+  /**
+   * Called with each NEW journal record (appended after this child started); returns true to SIGKILL the
+   * child, after `killDelayMs`.
+   */
+  readonly killWhen?: (rec: JournalRecord) => boolean;
+  readonly killDelayMs?: number;
+}
+
+/**
+ * `handover ARGS` as a child: `node --import tsx src/cli/main.ts` is ONE process (npx would put npm and tsx's
+ * launcher in between, and SIGKILL of those would leave handover running), killed by its own PID.
+ */
+export function handover(args: readonly string[], o: RunOptions = {}): Promise<HandoverResult> {
+  const t0 = Date.now();
+  const child = spawn(process.execPath, ["--import", "tsx", join(REPO, "src/cli/main.ts"), ...args], {
+    cwd: REPO,
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, NO_COLOR: "1" },
+  });
+  let output = "";
+  child.stdout.on("data", (d: Buffer) => (output += d.toString("utf8")));
+  child.stderr.on("data", (d: Buffer) => (output += d.toString("utf8")));
+  let killedAfter: JournalRecord | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  if (o.killWhen && o.stateDir) {
+    const seen = readJournal(o.stateDir).length;
+    const watch = o.killWhen;
+    const stateDir = o.stateDir;
+    timer = setInterval(() => {
+      if (killedAfter) return;
+      const recs = readJournal(stateDir).slice(seen);
+      const hit = recs.find(watch);
+      if (!hit) return;
+      killedAfter = hit;
+      setTimeout(() => {
+        if (child.exitCode === null && child.pid) process.kill(child.pid, "SIGKILL");
+      }, o.killDelayMs ?? 0);
+    }, 50);
+  }
+  return new Promise((res, rej) => {
+    child.on("error", rej);
+    child.on("close", (code, signal) => {
+      if (timer) clearInterval(timer);
+      res({
+        code,
+        signal,
+        output,
+        seconds: (Date.now() - t0) / 1000,
+        ...(killedAfter ? { killedAfter } : {}),
+      });
+    });
+  });
+}
+
+function silentIo(): CliIo {
+  return { stdout: () => {}, stderr: () => {}, env: process.env, cwd: process.cwd(), isTTY: false };
+}
+
+/** SSH + MySQL to both controllers from an answer file (as `handover` opens them). */
+export async function controllers(answersPath: string): Promise<Controllers> {
+  const loaded = await loadAnswers(answersPath);
+  const secrets = await resolveSecretsOrFail(loaded, silentIo(), dirname(answersPath));
+  return openControllers(loaded.answers, secrets, silentIo());
+}
+
+/** `db.table` -> CHECKSUM TABLE value, for every base table outside the system schemas (as test/lab/plan). */
+export async function checksums(sql: SqlReader): Promise<Map<string, string>> {
+  const tables = await sql.query(
+    undefined,
+    "SELECT TABLE_SCHEMA AS db, TABLE_NAME AS tbl FROM information_schema.TABLES WHERE TABLE_TYPE = 'BASE TABLE' " +
+      "AND TABLE_SCHEMA NOT IN ('mysql', 'information_schema', 'performance_schema', 'sys') ORDER BY 1, 2",
+  );
+  const names = tables.map((r) => `${String(r.db)}.${String(r.tbl)}`);
+  const out = new Map<string, string>();
+  // CHECKSUM TABLE takes identifiers, not parameters: only plain names (all OpenStack tables are) are quoted in.
+  for (let i = 0; i < names.length; i += 50) {
+    const batch = names.slice(i, i + 50).filter((n) => n.split(".").every(isPlainIdentifier));
+    if (batch.length === 0) continue;
+    const list = batch
+      .map((n) =>
+        n
+          .split(".")
+          .map((p) => `\`${p}\``)
+          .join("."),
+      )
+      .join(", ");
+    for (const r of await sql.query(undefined, `CHECKSUM TABLE ${list}`)) {
+      out.set(String(r.Table), String(r.Checksum));
+    }
+  }
+  return out;
+}
+
+export function changedKeys(a: Map<string, string>, b: Map<string, string>): string[] {
+  const keys = new Set([...a.keys(), ...b.keys()]);
+  return [...keys].filter((k) => a.get(k) !== b.get(k)).sort();
+}
+
+/**
+ * Checksums of old with the tables the lab's running daemons write on their own (heartbeats) listed apart:
+ * two readings 12 s apart, as test/lab/plan/discovery.test.ts does.
+ */
+export async function oldBaseline(sql: SqlReader): Promise<{ sums: Map<string, string>; live: string[] }> {
+  const first = await checksums(sql);
+  await new Promise((r) => setTimeout(r, 12_000));
+  const sums = await checksums(sql);
+  return { sums, live: changedKeys(first, sums) };
+}
+
+/**
+ * What a migration leaves on new, to compare two runs: each database's schema revision rows (alembic_version,
+ * migrate_version) and the row count of every table.
+ */
+export async function endState(sql: SqlReader): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  const tables = await sql.query(
+    undefined,
+    "SELECT TABLE_SCHEMA AS db, TABLE_NAME AS tbl FROM information_schema.TABLES WHERE TABLE_TYPE = 'BASE TABLE' " +
+      `AND TABLE_SCHEMA IN (${DATABASES.map(() => "?").join(", ")}) ORDER BY 1, 2`,
+    [...DATABASES],
+  );
+  for (const r of tables) {
+    const db = String(r.db);
+    const tbl = String(r.tbl);
+    if (!isPlainIdentifier(db) || !isPlainIdentifier(tbl)) continue;
+    const [c] = await sql.query(db, `SELECT COUNT(*) AS n FROM \`${tbl}\``);
+    out[`${db}.${tbl} rows`] = String(c?.n);
+    if (tbl === "alembic_version") {
+      const v = await sql.query(db, "SELECT version_num AS v FROM alembic_version ORDER BY 1");
+      out[`${db} alembic`] = v.map((x) => String(x.v)).join(",");
+    }
+    if (tbl === "migrate_version") {
+      const v = await sql.query(
+        db,
+        "SELECT repository_id AS r, version AS v FROM migrate_version ORDER BY 1",
+      );
+      out[`${db} migrate`] = v.map((x) => `${String(x.r)}@${String(x.v)}`).join(",");
+    }
+  }
+  return out;
+}
+
+/** Seconds per phase from a journal: first step-start to last step-done of the phase's steps. */
+export function phaseTimings(records: readonly JournalRecord[]): Record<string, number> {
+  const plan = records.find((r) => r.type === "plan");
+  if (!plan || plan.type !== "plan") return {};
+  const phaseOf = new Map(plan.plan.steps.map((s) => [s.id, s.phase]));
+  const span = new Map<string, [number, number]>();
+  for (const r of records) {
+    if (r.type !== "step-start" && r.type !== "step-done") continue;
+    const ph = phaseOf.get(r.stepId);
+    if (!ph) continue;
+    const t = Date.parse(r.at);
+    const s = span.get(ph) ?? [t, t];
+    span.set(ph, [Math.min(s[0], t), Math.max(s[1], t)]);
+  }
+  return Object.fromEntries([...span].map(([k, [a, b]]) => [k, Math.round((b - a) / 100) / 10]));
+}
+
+export function doneSteps(records: readonly JournalRecord[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const r of records) if (r.type === "step-done") out.set(r.stepId, r.verify);
+  return out;
+}
