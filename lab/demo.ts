@@ -1,23 +1,43 @@
 /**
  * `npm run demo`: the README's first quick-start command. Brings the lab up (building its caches with visible
- * progress the first time), then runs the most complete handover flow that exists against it, and leaves the lab
- * up for exploring. Later issues extend the flow to the whole migration.
+ * progress the first time), then `handover check` and the whole migration (`handover run --yes --plain`, without
+ * the address switch) against it, prints where the journal is, and leaves the lab up for exploring.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import YAML from "yaml";
 import { ANSWERS_FILE, REPO_DIR } from "./paths.js";
 import { requireRoot } from "./preflight.js";
 import { say } from "./progress.js";
 import { readState } from "./state.js";
 import { up } from "./up.js";
 
+/**
+ * The demo's answer file: the lab's, with the address switch left out (switch: never) until the switch steps are
+ * proven on the lab, and its own state dir. Mode 0600 like the original (it names the password files).
+ */
+const DEMO_ANSWERS = "/run/handover-lab/demo-answers.yaml";
+const DEMO_STATE_DIR = "/run/handover-lab/demo";
+
+function writeDemoAnswers(): void {
+  const doc = YAML.parse(readFileSync(ANSWERS_FILE, "utf8")) as Record<string, unknown>;
+  doc.state_dir = DEMO_STATE_DIR;
+  doc.options = { ...(doc.options as Record<string, unknown>), switch: "never" };
+  writeFileSync(DEMO_ANSWERS, YAML.stringify(doc), { mode: 0o600 });
+}
+
 /** The handover commands the demo runs, in order, each only if its command module exists yet. */
-const FLOW: { command: string; module: string; why: string }[] = [
+const FLOW: { args: string[]; module: string; why: string }[] = [
   {
-    command: "check",
+    args: ["check", "-f", DEMO_ANSWERS],
     module: "src/cli/commands/check.ts",
     why: "reach every host, read versions and services",
+  },
+  {
+    args: ["run", "-f", DEMO_ANSWERS, "--yes", "--plain"],
+    module: "src/cli/commands/run.ts",
+    why: "migrate Victoria to Zed on the new controller (up to, not including, the address switch)",
   },
 ];
 
@@ -37,16 +57,21 @@ async function main(): Promise<number> {
     say("the lab is already up: using it (`npm run lab -- up --force` re-creates it)");
   else await up({ force: state !== undefined });
 
+  writeDemoAnswers();
   let code = 0;
   for (const step of FLOW) {
+    const command = step.args[0] ?? "";
     if (!existsSync(join(REPO_DIR, step.module))) {
-      say(`note: \`handover ${step.command}\` is not written yet (${step.module} missing); skipping it`);
+      say(`note: \`handover ${command}\` is not written yet (${step.module} missing); skipping it`);
       continue;
     }
-    say(`demo: handover ${step.command}: ${step.why}`);
-    const c = handover([step.command, "-f", ANSWERS_FILE]);
-    say(`demo: handover ${step.command} exited ${c}`);
-    if (c !== 0) code = c;
+    say(`demo: handover ${command}: ${step.why}`);
+    const c = handover(step.args);
+    say(`demo: handover ${command} exited ${c}`);
+    if (c !== 0) {
+      code = c;
+      break; // a failed check or run: what follows would only repeat the failure
+    }
   }
 
   process.stderr.write(
@@ -55,7 +80,11 @@ async function main(): Promise<number> {
       "The lab is still up. Try:",
       "  npm run lab -- status            hosts and addresses",
       "  npm run lab -- shell old         a root shell on the Victoria controller (source /root/openrc)",
-      `  npm run handover -- check -f ${ANSWERS_FILE}`,
+      "  npm run lab -- shell new         the migrated Zed controller",
+      `Journal of the migration: ${DEMO_STATE_DIR}/journal.jsonl (answer file ${DEMO_ANSWERS})`,
+      `  npm run handover -- status -f ${DEMO_ANSWERS}     what ran, step by step`,
+      `  npm run handover -- rollback -f ${DEMO_ANSWERS}   undo it (old is serving again)`,
+      "  npm run lab -- reset             back to the seeded lab, to run the demo again",
       "Bring it down (removes every namespace, mount, veth, route and process it made):",
       "  npm run lab -- down",
       "",
