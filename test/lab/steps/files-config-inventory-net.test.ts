@@ -102,7 +102,7 @@ labDescribe("files, config, inventory and address steps on the lab", () => {
     const secs = await runStep(move);
     console.log(
       `move ${move.params.address as string}: ${secs.toFixed(2)} s incl. verify; ${events
-        .filter((e) => e.type === "log" && e.message.includes("arping"))
+        .filter((e) => e.type === "log" && /moved from old|arping/.test(e.message))
         .map((e) => (e.type === "log" ? e.message : ""))
         .join("; ")}`,
     );
@@ -159,6 +159,18 @@ labDescribe("files, config, inventory and address steps on the lab", () => {
       const delta = stepOf((s) => s.id === "data.glance.images");
       expect(warm && delta, "the lab's plan copies glance images").toBeTruthy();
       const keysBefore = (await hosts.old!.readFile("/root/.ssh/authorized_keys")).toString();
+      const listing = async (): Promise<string> =>
+        (
+          await hosts.new!.exec([
+            "sh",
+            "-c",
+            `find ${warm!.params.path as string} -type f 2>/dev/null | sort`,
+          ])
+        ).stdout;
+      const filesBefore = await listing();
+      const tmpDirs = async (): Promise<string> =>
+        (await hosts.new!.exec(["sh", "-c", "ls -d /tmp/handover-* 2>/dev/null || true"])).stdout;
+      const tmpBefore = await tmpDirs();
       const warmSecs = await runStep(warm!);
       const deltaSecs = await runStep(delta!);
       const bytes = events
@@ -168,13 +180,11 @@ labDescribe("files, config, inventory and address steps on the lab", () => {
         `glance images: warm ${warmSecs.toFixed(1)} s, delta ${deltaSecs.toFixed(1)} s, progress events ${bytes.length}, max ${Math.max(0, ...bytes)} bytes`,
       );
       expect((await hosts.old!.readFile("/root/.ssh/authorized_keys")).toString()).toBe(keysBefore);
-      const leftover = await hosts.new!.exec(["sh", "-c", "ls -d /tmp/handover-* 2>/dev/null || true"]);
-      expect(leftover.stdout.trim()).toBe("");
+      expect(await tmpDirs()).toBe(tmpBefore); // the key's dir is gone
       // Undo (delta first, then warm) leaves new's images dir as before the copies.
       await undoStep(delta!);
       await undoStep(warm!);
-      const left = await hosts.new!.exec(["find", warm!.params.path as string, "-type", "f"]);
-      expect(left.stdout.trim()).toBe("");
+      expect(await listing()).toBe(filesBefore);
     }, 900_000);
 
     it("config.copy + config.rewrite (keystone): old's tree with locked key dirs, DB URL at 127.0.0.1; undo restores new's files", async () => {
