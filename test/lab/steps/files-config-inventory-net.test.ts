@@ -187,6 +187,31 @@ labDescribe("files, config, inventory and address steps on the lab", () => {
       expect(await listing()).toBe(filesBefore);
     }, 900_000);
 
+    it("volumes.copy (file backend, on the lab's file-backed stand-ins for LVs): bulk then final, sha256 equal, holes kept; undo", async () => {
+      const planned = stepOf((s) => s.id === "data.cinder.volumes");
+      expect(planned, "the lab's plan copies cinder volumes").toBeTruthy();
+      // The lab's old controller keeps each "LV" as a sparse file (no device-mapper here, LAB.md).
+      const location = "/var/lib/cinder/lvm-files/cinder-volumes";
+      const asFile = (pass: string): PlannedStep => ({
+        ...planned!,
+        id: `lab.volumes.${pass}`,
+        params: { ...planned!.params, backend: "file", location, pass },
+      });
+      const bulk = asFile("bulk");
+      const final = asFile("final");
+      const secs = [await runStep(bulk), await runStep(final)];
+      const du = await hosts.new!.run(["du", "-s", "--block-size=1", location]);
+      const apparent = await hosts.new!.run(["du", "-s", "--apparent-size", "--block-size=1", location]);
+      console.log(
+        `volumes (file backend): bulk ${secs[0]!.toFixed(1)} s, final ${secs[1]!.toFixed(1)} s (both with sha256 of every volume on both hosts); on new ${du.stdout.split(/\s/)[0]} bytes allocated of ${apparent.stdout.split(/\s/)[0]}`,
+      );
+      expect(Number(du.stdout.split(/\s/)[0])).toBeLessThan(Number(apparent.stdout.split(/\s/)[0]) / 10);
+      await undoStep(final);
+      await undoStep(bulk);
+      const left = await hosts.new!.exec(["sh", "-c", `ls ${location} 2>/dev/null || true`]);
+      expect(left.stdout.trim()).toBe("");
+    }, 900_000);
+
     it("config.copy + config.rewrite (keystone): old's tree with locked key dirs, DB URL at 127.0.0.1; undo restores new's files", async () => {
       const copy = stepOf((s) => s.id === "cfg.keystone.copy")!;
       const rewrite = stepOf((s) => s.id === "cfg.keystone.rewrite")!;
