@@ -104,6 +104,9 @@ const SFTP_NO_SUCH_FILE = 2;
 /** Environment variable that marks a command's processes so a timeout or kill() can find them all. */
 const KILL_TOKEN_VAR = "HANDOVER_KILL_TOKEN";
 
+/** Exit statuses recorded as soon as a channel opens (see openChannel), for channels whose caller came late. */
+const earlyExits = new WeakMap<ClientChannel, { code?: number; signal?: string }>();
+
 export class SshHost implements Host {
   readonly name: string;
   readonly address: string;
@@ -430,9 +433,16 @@ export class SshHost implements Host {
     try {
       const channel = await new Promise<ClientChannel>((resolve, reject) => {
         // No pty: stdout and stderr stay separate and binary-safe, and nothing waits for a terminal.
-        client.exec(this.command(argv, options, killToken), { pty: false }, (err, ch) =>
-          err ? reject(err) : resolve(ch),
-        );
+        client.exec(this.command(argv, options, killToken), { pty: false }, (err, ch) => {
+          if (err) return reject(err);
+          // Listen for the exit status NOW: ssh2 parses a whole incoming chunk synchronously, so a quick
+          // command's exit-status can be emitted before the awaiting caller attaches its listeners (seen on the
+          // lab under load as "lost the connection while running `df ...`").
+          ch.on("exit", (code: number | null, sig?: string) =>
+            earlyExits.set(ch, code !== null ? { code } : { signal: sig ?? "UNKNOWN" }),
+          );
+          resolve(ch);
+        });
       });
       channel.once("close", release);
       // A write after the command exited (it did not read all of stdin) errors the stream; the exit status still
@@ -508,6 +518,11 @@ export class SshHost implements Host {
         if (timer) clearTimeout(timer);
         const secrets = this.secrets(options.secretsToRedact);
         if (timedOut) return;
+        const early = earlyExits.get(channel);
+        if (exitCode === undefined && signal === undefined && early) {
+          exitCode = early.code;
+          signal = early.signal;
+        }
         if (exitCode === undefined && signal === undefined) {
           return reject(
             new UserError(
