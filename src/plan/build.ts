@@ -744,10 +744,11 @@ export function buildPlan(input: PlanInput, facts: Facts, catalog: Catalog): Pla
         const cells = facts.nova?.cells ?? [];
         let last = prev;
         for (const cell of cells) {
-          const argv = r.argv.map((a) =>
-            a.replace("{cell_uuid}", cell.uuid).replace("{cell_name}", cell.name),
-          );
           const isCell0 = cell.uuid === CELL0_UUID;
+          const argv = [
+            ...r.argv.map((a) => a.replace("{cell_uuid}", cell.uuid).replace("{cell_name}", cell.name)),
+            ...(isCell0 ? (r.argv_cell0_extra ?? []) : []),
+          ];
           last = [
             list.add({
               id: `up.${s}.${r.id}.${cellKey(cell.name, cell.uuid)}`,

@@ -62,6 +62,8 @@ const recipeStepSchema = z.strictObject({
     .optional(),
   per_cell: z.boolean().default(false),
   config_override_cell0: z.record(z.string(), z.string()).optional(),
+  /** Extra argv for cell0 only (no secrets: those go in config_override_cell0). */
+  argv_cell0_extra: z.array(z.string()).optional(),
   irreversible: z.string().optional(),
 });
 

@@ -101,9 +101,13 @@ describe("the lab plan (victoria on bullseye -> zed on bookworm)", () => {
     expect(db.has("up.nova.api-db-sync")).toBe(true);
     expect(step("up.nova.update-cell.cell0").params.configOverride).toEqual({
       "database.connection": "{db:nova_cell0}",
-      // empty: nova-manage cannot load a "none" transport; empty keeps cell0's mapped "none:///".
-      "DEFAULT.transport_url": "",
     });
+    // cell0's "none:///" transport on the argv (nova-manage cannot load a "none" driver from its config).
+    expect((step("up.nova.update-cell.cell0").params.argv as string[]).slice(-2)).toEqual([
+      "--transport-url",
+      "none:///",
+    ]);
+    expect(step("up.nova.update-cell.cell1").params.argv).not.toContain("--transport-url");
     // cell1 takes its URLs from the rewritten nova.conf, which must be in place first.
     expect(ancestors(plan, "up.nova.update-cell.cell1").has("cfg.nova.rewrite")).toBe(true);
   });
