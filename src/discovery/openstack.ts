@@ -99,6 +99,9 @@ export async function discoverNova(
   };
 }
 
+/** Where the lab keeps LVM "logical volumes" as files when the kernel has no device-mapper. */
+const LVM_FILES = "/var/lib/cinder/lvm-files";
+
 export async function discoverCinder(
   host: ReadOnlyHost,
   sql: SqlReader,
@@ -111,21 +114,34 @@ export async function discoverCinder(
   else if (backend?.backend === "other") {
     notes.push(`cinder: volume driver ${backend.driver} is not one handover copies (LVM or file-backed)`);
   }
+  let kind = backend?.backend ?? "other";
+  let location = backend?.location;
   if (backend?.backend === "lvm" && backend.location !== undefined) {
     // An LVM volume group shows up as /dev/<vg> once it has a logical volume; without it there is nothing to copy
     // with lvcreate + dd (the lab keeps its "volumes" as files because its kernel has no device-mapper).
     if ((await host.stat(`/dev/${backend.location}`)) === undefined) {
-      notes.push(
-        `cinder: the LVM driver names volume group ${backend.location}, but /dev/${backend.location} does not exist on the old controller`,
-      );
+      // The lab's stand-in for a VG on a kernel without device-mapper (lab/rootfs/old/README.md): each "LV" is
+      // a file <LVM_FILES>/<vg>/volume-<id>. Those are copied as a file backend.
+      const files = `${LVM_FILES}/${backend.location}`;
+      if ((await host.stat(files))?.isDirectory) {
+        kind = "file";
+        location = files;
+        notes.push(
+          `cinder: volume group ${backend.location} has no /dev/${backend.location}; its volumes are files in ${files} (copied as a file backend)`,
+        );
+      } else {
+        notes.push(
+          `cinder: the LVM driver names volume group ${backend.location}, but /dev/${backend.location} does not exist on the old controller`,
+        );
+      }
     }
   }
   const volumes = databases.has("cinder")
     ? volumesFromRows(await sql.query("cinder", SQL_CINDER_VOLUMES))
     : [];
   return {
-    backend: backend?.backend ?? "other",
-    ...(backend?.location !== undefined ? { location: backend.location } : {}),
+    backend: kind,
+    ...(location !== undefined ? { location } : {}),
     volumes,
   };
 }
