@@ -78,9 +78,11 @@ export class MysqlClient {
       return new MysqlClient(conn, where, secrets);
     } catch (e) {
       stream.destroy();
-      const code = (e as { code?: string }).code;
+      const errno = (e as { errno?: number }).errno;
       const message = redact(errorMessage(e), secrets);
-      if (code === "ER_ACCESS_DENIED_ERROR" || code === "ER_DBACCESS_DENIED_ERROR") {
+      // 1044/1045: wrong database grant or password; 1698: MariaDB's unix_socket-only root refusing a password
+      // login (a fresh Debian install). All three mean "the server answered and said no", not "unreachable".
+      if (errno === 1044 || errno === 1045 || errno === 1698) {
         throw new UserError(MysqlErrorCode.authFailed, `${where} refused the login: ${message}`, {
           nextSteps: [`Check the mysql user and password for ${via.name} in the answer file.`],
         });
