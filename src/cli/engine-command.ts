@@ -4,13 +4,28 @@
  * and the commands to print next.
  */
 import { confirm as inquirerConfirm } from "@inquirer/prompts";
+import type { Command } from "commander";
 import type { Journal } from "../engine/journal.js";
-import type { JsonObject, Plan, StepImpl } from "../engine/step.js";
-import type { OpenStateOptions } from "../engine/state-dir.js";
+import type { OpenState, OpenStateOptions } from "../engine/state-dir.js";
+import type { EngineEvent, JsonObject, Plan, StepImpl, StepRegistry } from "../engine/step.js";
 import { UserError } from "../lib/errors.js";
 import { createRenderer, type ProgressRenderer } from "../ui/index.js";
+import { setExitCode } from "./exit.js";
 import type { CliIo } from "./io.js";
-import { realSessionDeps, type SessionDeps } from "./session.js";
+import {
+  realSessionDeps,
+  withOverrides,
+  type EngineSession,
+  type LoadedRun,
+  type SessionDeps,
+} from "./session.js";
+
+/** The options every engine command takes (`-f`, `--yes`, `--plain`). */
+export interface EngineCommandOptions {
+  readonly file: string;
+  readonly yes?: boolean;
+  readonly plain?: boolean;
+}
 
 export interface EngineCommandDeps extends SessionDeps {
   /** Asks a yes/no question on the terminal; only called when io.isTTY. */
@@ -85,6 +100,100 @@ export async function startRenderer(
   });
   await r.start?.();
   return r;
+}
+
+/**
+ * What a command holds while its session is open: the journal once opened and the renderer while the engine runs.
+ * Mutable because the gate step (confirmGate) reads them through getters at the moment it asks.
+ */
+export interface EngineScope {
+  readonly session: EngineSession;
+  state: OpenState | undefined;
+  renderer: ProgressRenderer | undefined;
+}
+
+/**
+ * Opens the session, runs `body`, and always closes in reverse order (renderer, journal lock, hosts), whether
+ * `body` returned, refused or failed.
+ */
+export async function withEngineSession<T>(
+  run: LoadedRun,
+  io: CliIo,
+  deps: Pick<SessionDeps, "openSession">,
+  body: (scope: EngineScope) => Promise<T>,
+): Promise<T> {
+  const session = await deps.openSession(run, io);
+  const scope: EngineScope = { session, state: undefined, renderer: undefined };
+  try {
+    return await body(scope);
+  } finally {
+    await scope.renderer?.end();
+    scope.state?.close();
+    await session.close();
+  }
+}
+
+/** The session's registry with gate.confirm replaced by the commands' own step, which asks the operator. */
+export function registryWithGate(
+  scope: EngineScope,
+  o: {
+    readonly io: CliIo;
+    readonly deps: EngineCommandDeps;
+    readonly yes: boolean;
+    readonly signal: AbortSignal;
+    readonly plan: Plan;
+  },
+): StepRegistry {
+  return withOverrides(scope.session.registry, [
+    confirmGate({ ...o, journal: () => scope.state?.journal, renderer: () => scope.renderer }),
+  ]);
+}
+
+/**
+ * Runs the engine (`body`, given the renderer's event sink) under a started renderer, and ends the renderer
+ * before returning or throwing, so what the command prints next is not drawn over.
+ */
+export async function withRenderer<T>(
+  scope: EngineScope,
+  plan: Pick<Plan, "steps" | "sourceRelease" | "targetRelease">,
+  io: CliIo,
+  deps: Pick<EngineCommandDeps, "tty">,
+  plain: boolean,
+  body: (emit: (e: EngineEvent) => void) => Promise<T>,
+): Promise<T> {
+  const renderer = await startRenderer(plan, io, deps, plain);
+  scope.renderer = renderer;
+  try {
+    // Through the scope: events after the end (none expected) are dropped rather than drawn.
+    return await body((e) => scope.renderer?.handle(e));
+  } finally {
+    await renderer.end();
+    scope.renderer = undefined;
+  }
+}
+
+/**
+ * Declares an engine command with the options they all share (-f, -y, --plain, in that order); the caller adds
+ * its own options and then calls `engineAction`.
+ */
+export function engineCommand(program: Command, name: string, description: string, yesHelp: string): Command {
+  return program
+    .command(name)
+    .description(description)
+    .requiredOption("-f, --file <path>", "the answer file (YAML)")
+    .option("-y, --yes", yesHelp)
+    .option("--plain", "plain timestamped lines instead of the live view");
+}
+
+/** The commander action of an engine command: real deps, Ctrl-C wired to the signal, exit code recorded. */
+export function engineAction<O>(
+  io: CliIo,
+  command: (o: O, io: CliIo, deps: EngineCommandDeps) => Promise<number>,
+): (options: O, cmd: Command) => Promise<void> {
+  return async (options, cmd) => {
+    const code = await withSigint(io, (signal) => command(options, io, { ...realEngineDeps, signal }));
+    setExitCode(cmd, code);
+  };
 }
 
 /**

@@ -7,22 +7,22 @@
  * from the facts saved when the migration started) as an accepted plan change and runs it: steps done by `run` are
  * re-verified and skipped, then the finalize steps run. Only then is the journal marked final.
  */
-import type { Command } from "commander";
 import { deriveState, finalizeJournal, planHash, readJournal } from "../../engine/journal.js";
 import { runPlan } from "../../engine/run.js";
-import { openStateForWrite, type OpenState } from "../../engine/state-dir.js";
+import { openStateForWrite } from "../../engine/state-dir.js";
 import { UserError } from "../../lib/errors.js";
-import type { ProgressRenderer } from "../../ui/index.js";
 import {
-  confirmGate,
   confirmOrRefuse,
+  engineAction,
+  engineCommand,
   realEngineDeps,
-  startRenderer,
+  registryWithGate,
   resumeCommands,
-  withSigint,
+  withEngineSession,
+  withRenderer,
   type EngineCommandDeps,
+  type EngineCommandOptions,
 } from "../engine-command.js";
-import { setExitCode } from "../exit.js";
 import type { CliIo } from "../io.js";
 import { addCommand } from "../program.js";
 import {
@@ -32,14 +32,9 @@ import {
   loadRun,
   readSavedFacts,
   runPart,
-  withOverrides,
 } from "../session.js";
 
-export interface FinalizeOptions {
-  readonly file: string;
-  readonly yes?: boolean;
-  readonly plain?: boolean;
-}
+export type FinalizeOptions = EngineCommandOptions;
 
 export async function finalizeCommand(
   o: FinalizeOptions,
@@ -66,10 +61,8 @@ export async function finalizeCommand(
     );
   }
 
-  const session = await deps.openSession(run, io);
-  let state: OpenState | undefined;
-  let renderer: ProgressRenderer | undefined;
-  try {
+  return withEngineSession(run, io, deps, async (scope) => {
+    const { session } = scope;
     const facts = readSavedFacts(run.stateDir, deps) ?? (await session.discover());
     const full = deps.plan(run, facts, io);
     const journaled = planHash(current.plan);
@@ -93,17 +86,7 @@ export async function finalizeCommand(
     }
     const fin = finalizeSteps(full);
     // Gates were passed by `run` (checked above): the gate's verify finds them done in the journal.
-    const registry = withOverrides(session.registry, [
-      confirmGate({
-        io,
-        deps,
-        yes: false,
-        signal,
-        journal: () => state?.journal,
-        renderer: () => renderer,
-        plan: full,
-      }),
-    ]);
+    const registry = registryWithGate(scope, { io, deps, yes: false, signal, plan: full });
     assertRegistryCovers(full, registry);
     assertHostsCover(full, session.hosts);
 
@@ -128,7 +111,7 @@ export async function finalizeCommand(
       return 1;
     }
 
-    state = openStateForWrite({
+    const state = openStateForWrite({
       stateDir: run.stateDir,
       command: "finalize",
       plan: full,
@@ -137,10 +120,10 @@ export async function finalizeCommand(
       now: deps.now,
       ...(deps.lock ? { lock: deps.lock } : {}),
     });
+    scope.state = state;
     if (fin.length > 0) {
-      renderer = await startRenderer(full, io, deps, o.plain ?? false);
-      try {
-        await runPlan({
+      await withRenderer(scope, full, io, deps, o.plain ?? false, (emit) =>
+        runPlan({
           plan: full,
           registry,
           hosts: session.hosts,
@@ -148,36 +131,21 @@ export async function finalizeCommand(
           concurrency: 1,
           signal,
           now: deps.now,
-          emit: (e) => renderer?.handle(e),
-        });
-      } finally {
-        await renderer.end();
-        renderer = undefined;
-      }
+          emit,
+        }),
+      );
     }
     const rec = finalizeJournal(state.journal);
     io.stdout(`Finalized at ${rec.at}; rollback is no longer possible.\nJournal: ${state.journal.file}`);
     return 0;
-  } finally {
-    await renderer?.end();
-    state?.close();
-    await session.close();
-  }
+  });
 }
 
 addCommand((program, io) => {
-  program
-    .command("finalize")
-    .description(
-      "run the finalize steps and mark the migration final (irreversible: rollback is refused afterwards)",
-    )
-    .requiredOption("-f, --file <path>", "the answer file (YAML)")
-    .option("-y, --yes", "do not ask; required without a terminal")
-    .option("--plain", "plain timestamped lines instead of the live view")
-    .action(async (options: FinalizeOptions, command: Command) => {
-      const code = await withSigint(io, (signal) =>
-        finalizeCommand(options, io, { ...realEngineDeps, signal }),
-      );
-      setExitCode(command, code);
-    });
+  engineCommand(
+    program,
+    "finalize",
+    "run the finalize steps and mark the migration final (irreversible: rollback is refused afterwards)",
+    "do not ask; required without a terminal",
+  ).action(engineAction(io, finalizeCommand));
 });

@@ -3,31 +3,27 @@
  * (engine: rollbackJournal), and prints an outcome per step. Asks first on a terminal; needs --yes without one.
  * Refused after `handover finalize`. Exit 0 only when everything touched is undone.
  */
-import type { Command } from "commander";
 import { deriveState, readJournal } from "../../engine/journal.js";
 import { rollbackJournal, type RollbackResult, type UndoOutcome } from "../../engine/rollback.js";
-import { openStateForWrite, type OpenState } from "../../engine/state-dir.js";
+import { openStateForWrite } from "../../engine/state-dir.js";
 import { UserError } from "../../lib/errors.js";
 import { redact } from "../../lib/redact.js";
-import type { ProgressRenderer } from "../../ui/index.js";
 import {
-  confirmGate,
   confirmOrRefuse,
+  engineAction,
+  engineCommand,
   realEngineDeps,
-  startRenderer,
-  withSigint,
+  registryWithGate,
+  withEngineSession,
+  withRenderer,
   type EngineCommandDeps,
+  type EngineCommandOptions,
 } from "../engine-command.js";
-import { setExitCode } from "../exit.js";
 import type { CliIo } from "../io.js";
 import { addCommand } from "../program.js";
-import { loadRun, withOverrides } from "../session.js";
+import { loadRun } from "../session.js";
 
-export interface RollbackOptions {
-  readonly file: string;
-  readonly yes?: boolean;
-  readonly plain?: boolean;
-}
+export type RollbackOptions = EngineCommandOptions;
 
 const TOUCHED = new Set(["done", "running", "failed", "undoing", "undo-failed"]);
 
@@ -111,22 +107,10 @@ export async function rollbackCommand(
     return 1;
   }
 
-  const session = await deps.openSession(run, io);
-  let state: OpenState | undefined;
-  let renderer: ProgressRenderer | undefined;
-  try {
+  return withEngineSession(run, io, deps, async (scope) => {
+    const { session } = scope;
     // gate.confirm is the commands' own step (it asks the operator); its undo is a no-op.
-    const registry = withOverrides(session.registry, [
-      confirmGate({
-        io,
-        deps,
-        yes: false,
-        signal,
-        journal: () => state?.journal,
-        renderer: () => renderer,
-        plan: peek.plan,
-      }),
-    ]);
+    const registry = registryWithGate(scope, { io, deps, yes: false, signal, plan: peek.plan });
     const missing = [
       ...new Set(
         touched
@@ -141,15 +125,17 @@ export async function rollbackCommand(
         { nextSteps: ["Use the handover version that ran the migration."] },
       );
     }
-    state = openStateForWrite({
+    const state = openStateForWrite({
       stateDir: run.stateDir,
       command: "rollback",
       secrets: session.secrets,
       now: deps.now,
       ...(deps.lock ? { lock: deps.lock } : {}),
     });
+    scope.state = state;
     const plan = state.journal.state();
-    renderer = await startRenderer(
+    const result: RollbackResult = await withRenderer(
+      scope,
       {
         steps: plan.steps.map((s) => s.step),
         sourceRelease: plan.plan.sourceRelease,
@@ -158,42 +144,29 @@ export async function rollbackCommand(
       io,
       deps,
       o.plain ?? false,
+      (emit) =>
+        rollbackJournal({
+          registry,
+          hosts: session.hosts,
+          journal: state.journal,
+          signal,
+          now: deps.now,
+          emit,
+        }),
     );
-    const result: RollbackResult = await rollbackJournal({
-      registry,
-      hosts: session.hosts,
-      journal: state.journal,
-      signal,
-      now: deps.now,
-      emit: (e) => renderer?.handle(e),
-    });
-    await renderer.end();
-    renderer = undefined;
     const lines = [formatOutcomes(result.outcomes), "", result.message];
     for (const n of result.nextSteps) lines.push(`  → ${n}`);
     lines.push(`Journal: ${state.journal.file}`);
     io.stdout(redact(lines.join("\n"), session.secrets));
     return result.complete ? 0 : 1;
-  } finally {
-    await renderer?.end();
-    state?.close();
-    await session.close();
-  }
+  });
 }
 
 addCommand((program, io) => {
-  program
-    .command("rollback")
-    .description(
-      "undo every completed step, newest first, back to the old controller (refused after finalize)",
-    )
-    .requiredOption("-f, --file <path>", "the answer file (YAML)")
-    .option("-y, --yes", "do not ask; required without a terminal")
-    .option("--plain", "plain timestamped lines instead of the live view")
-    .action(async (options: RollbackOptions, command: Command) => {
-      const code = await withSigint(io, (signal) =>
-        rollbackCommand(options, io, { ...realEngineDeps, signal }),
-      );
-      setExitCode(command, code);
-    });
+  engineCommand(
+    program,
+    "rollback",
+    "undo every completed step, newest first, back to the old controller (refused after finalize)",
+    "do not ask; required without a terminal",
+  ).action(engineAction(io, rollbackCommand));
 });

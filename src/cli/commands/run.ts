@@ -11,23 +11,23 @@
  * Without a terminal nothing is asked: a confirmation gate in the plan passes with --yes, and otherwise the run
  * stops at the gate (journaled, resumable) with a message naming the flag.
  */
-import type { Command } from "commander";
 import { deriveState, planHash, readJournal, type JournalState } from "../../engine/journal.js";
 import { runPlan } from "../../engine/run.js";
 import { openStateForWrite, type OpenState } from "../../engine/state-dir.js";
 import type { Plan } from "../../engine/step.js";
 import { UserError, isUserError } from "../../lib/errors.js";
 import type { Facts } from "../../plan/facts.js";
-import type { ProgressRenderer } from "../../ui/index.js";
 import {
-  confirmGate,
+  engineAction,
+  engineCommand,
   realEngineDeps,
-  startRenderer,
+  registryWithGate,
   resumeCommands,
-  withSigint,
+  withEngineSession,
+  withRenderer,
   type EngineCommandDeps,
+  type EngineCommandOptions,
 } from "../engine-command.js";
-import { setExitCode } from "../exit.js";
 import type { CliIo } from "../io.js";
 import { addCommand } from "../program.js";
 import {
@@ -38,15 +38,11 @@ import {
   readSavedFacts,
   runPart,
   saveFacts,
-  withOverrides,
   type EngineSession,
   type LoadedRun,
 } from "../session.js";
 
-export interface RunOptions {
-  readonly file: string;
-  readonly yes?: boolean;
-  readonly plain?: boolean;
+export interface RunOptions extends EngineCommandOptions {
   readonly concurrency?: string;
   readonly replan?: boolean;
   readonly acceptPlanChange?: boolean;
@@ -114,6 +110,20 @@ function explainPlanChange(e: UserError, planned: Planned, run: LoadedRun): User
   });
 }
 
+/** A failed or interrupted run names its journal and how to go on; any other error is left as it is. */
+function explainStop(e: unknown, journalFile: string, run: LoadedRun): unknown {
+  if (!isUserError(e) || (e.code !== "STEP_FAILED" && e.code !== "RUN_INTERRUPTED")) return e;
+  return new UserError(e.code, `${e.message}\nJournal: ${journalFile}`, {
+    nextSteps: [
+      ...(e.message.includes("--yes")
+        ? [`Confirm without a terminal: \`handover run -f ${run.displayName} --yes\`.`]
+        : []),
+      ...resumeCommands(run.displayName),
+    ],
+    cause: e,
+  });
+}
+
 export async function runCommand(
   o: RunOptions,
   io: CliIo,
@@ -133,26 +143,15 @@ export async function runCommand(
     );
   }
 
-  const session = await deps.openSession(run, io);
-  let state: OpenState | undefined;
-  let renderer: ProgressRenderer | undefined;
-  try {
+  return withEngineSession(run, io, deps, async (scope) => {
+    const { session } = scope;
     const planned = await planFor(run, session, existing, o, io, deps);
     const { plan } = planned;
-    const registry = withOverrides(session.registry, [
-      confirmGate({
-        io,
-        deps,
-        yes: o.yes ?? false,
-        signal,
-        journal: () => state?.journal,
-        renderer: () => renderer,
-        plan,
-      }),
-    ]);
+    const registry = registryWithGate(scope, { io, deps, yes: o.yes ?? false, signal, plan });
     assertRegistryCovers(plan, registry);
     assertHostsCover(plan, session.hosts);
 
+    let state: OpenState;
     try {
       state = openStateForWrite({
         stateDir: run.stateDir,
@@ -167,6 +166,7 @@ export async function runCommand(
       if (isUserError(e) && e.code === "JOURNAL_PLAN_CHANGED") throw explainPlanChange(e, planned, run);
       throw e;
     }
+    scope.state = state;
     // Saved under the lock, once: later runs and finalize rebuild the same plan from them.
     // (Overwritten when the plan came from a new discovery: a leftover file must not outlive its journal.)
     if (planned.source !== "saved-facts") saveFacts(run.stateDir, planned.facts);
@@ -181,9 +181,8 @@ export async function runCommand(
     if (plan.warnings.length > 0) {
       io.stdout(["Plan warnings:", ...plan.warnings.map((w) => `  - ${w}`)].join("\n"));
     }
-    renderer = await startRenderer(plan, io, deps, o.plain ?? false);
-    try {
-      const summary = await runPlan({
+    const summary = await withRenderer(scope, plan, io, deps, o.plain ?? false, (emit) =>
+      runPlan({
         plan,
         registry,
         hosts: session.hosts,
@@ -191,59 +190,37 @@ export async function runCommand(
         concurrency,
         signal,
         now: deps.now,
-        emit: (e) => renderer?.handle(e),
-      });
-      await renderer.end();
-      renderer = undefined;
-      const parts = [`${summary.ran.length} ran`];
-      if (summary.skipped.length > 0) parts.push(`${summary.skipped.length} already done`);
-      if (summary.recovered.length > 0) parts.push(`${summary.recovered.length} recovered`);
-      io.stdout(
-        [
-          `Run complete: ${plan.steps.length} steps (${parts.join(", ")}).`,
-          `Journal: ${journalFile}`,
-          `Next: check the new controller, then \`handover finalize -f ${run.displayName}\` (irreversible), or \`handover rollback -f ${run.displayName}\` to go back.`,
-        ].join("\n"),
-      );
-      return 0;
-    } catch (e) {
-      await renderer?.end();
-      renderer = undefined;
-      if (isUserError(e) && (e.code === "STEP_FAILED" || e.code === "RUN_INTERRUPTED")) {
-        throw new UserError(e.code, `${e.message}\nJournal: ${journalFile}`, {
-          nextSteps: [
-            ...(e.message.includes("--yes")
-              ? [`Confirm without a terminal: \`handover run -f ${run.displayName} --yes\`.`]
-              : []),
-            ...resumeCommands(run.displayName),
-          ],
-          cause: e,
-        });
-      }
-      throw e;
-    }
-  } finally {
-    await renderer?.end();
-    state?.close();
-    await session.close();
-  }
+        emit,
+      }),
+    ).catch((e: unknown) => {
+      throw explainStop(e, journalFile, run);
+    });
+    const parts = [`${summary.ran.length} ran`];
+    if (summary.skipped.length > 0) parts.push(`${summary.skipped.length} already done`);
+    if (summary.recovered.length > 0) parts.push(`${summary.recovered.length} recovered`);
+    io.stdout(
+      [
+        `Run complete: ${plan.steps.length} steps (${parts.join(", ")}).`,
+        `Journal: ${journalFile}`,
+        `Next: check the new controller, then \`handover finalize -f ${run.displayName}\` (irreversible), or \`handover rollback -f ${run.displayName}\` to go back.`,
+      ].join("\n"),
+    );
+    return 0;
+  });
 }
 
 addCommand((program, io) => {
-  program
-    .command("run")
-    .description("execute the plan (everything before finalize); re-running resumes from the journal")
-    .requiredOption("-f, --file <path>", "the answer file (YAML)")
-    .option("-y, --yes", "confirm the plan's gates (the switch) without asking; required without a terminal")
-    .option("--plain", "plain timestamped lines instead of the live view")
+  engineCommand(
+    program,
+    "run",
+    "execute the plan (everything before finalize); re-running resumes from the journal",
+    "confirm the plan's gates (the switch) without asking; required without a terminal",
+  )
     .option("--concurrency <n>", "most steps at once (default: options.concurrency of the answers)")
     .option("--replan", "on resume, discover the hosts again instead of using the facts saved at the start")
     .option(
       "--accept-plan-change",
       "continue with a plan that differs from the journaled one (done steps re-verified)",
     )
-    .action(async (options: RunOptions, command: Command) => {
-      const code = await withSigint(io, (signal) => runCommand(options, io, { ...realEngineDeps, signal }));
-      setExitCode(command, code);
-    });
+    .action(engineAction(io, runCommand));
 });
