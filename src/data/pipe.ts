@@ -5,13 +5,23 @@
  * call a truncated copy a success. Whichever side fails first stops the other.
  */
 import { Transform } from "node:stream";
-import type { ExecStream, Host } from "../hosts/host.js";
+import type { ExecOptions, ExecStream, Host } from "../hosts/host.js";
 import { displayCommand, tail } from "../hosts/errors.js";
 import { UserError } from "../lib/errors.js";
+import { redact } from "../lib/redact.js";
 
 export interface PipeEnd {
   readonly host: Host;
   readonly argv: readonly string[];
+  /** Given to execStream; its secretsToRedact are also removed from the failure message. */
+  readonly exec?: Omit<ExecOptions, "stdin">;
+  /** How the failure message names this side. @default the command line in backticks */
+  readonly label?: string;
+  /**
+   * What of this side's output the failure message quotes (stdout is "" for the producer: it is the data).
+   * @default the producer's stderr; the consumer's stderr, then stdout
+   */
+  readonly errorText?: (stderr: string, stdout: string) => string;
 }
 
 export interface PipeOptions {
@@ -23,6 +33,8 @@ export interface PipeOptions {
   /** What is being copied, for the message ("the /etc/nova tree"). */
   readonly what: string;
   readonly nextSteps?: readonly string[];
+  /** The message when the signal stopped the copy. @default `copy of <what> interrupted` */
+  readonly abortedMessage?: string;
 }
 
 function collect(stream: NodeJS.ReadableStream): () => string {
@@ -38,12 +50,31 @@ function outcome(r: { exitCode: number; signal?: string }): string {
   return r.signal ? `was killed (${r.signal})` : `exited with ${r.exitCode}`;
 }
 
+function start(end: PipeEnd): Promise<ExecStream> {
+  return end.exec ? end.host.execStream(end.argv, end.exec) : end.host.execStream(end.argv);
+}
+
+/** One side's failure; `stdout` is undefined for the producer (its stdout is the data). */
+function problem(
+  end: PipeEnd,
+  r: { exitCode: number; signal?: string },
+  stderr: string,
+  stdout: string | undefined,
+): string {
+  const text = end.errorText
+    ? end.errorText(stderr, stdout ?? "")
+    : stdout === undefined
+      ? stderr
+      : `${stderr}\n${stdout}`.trim();
+  return `${end.label ?? `\`${displayCommand(end.argv)}\``} on ${end.host.name} ${outcome(r)}: ${tail(text, 1500)}`;
+}
+
 /** Runs `from | to` and resolves with the bytes that went through; throws a UserError naming both sides. */
 export async function pipeBetween(from: PipeEnd, to: PipeEnd, options: PipeOptions): Promise<number> {
-  const src: ExecStream = await from.host.execStream(from.argv);
+  const src: ExecStream = await start(from);
   let dst: ExecStream;
   try {
-    dst = await to.host.execStream(to.argv);
+    dst = await start(to);
   } catch (e) {
     src.kill();
     await src.done;
@@ -70,6 +101,8 @@ export async function pipeBetween(from: PipeEnd, to: PipeEnd, options: PipeOptio
     dst.kill();
   };
   options.signal?.addEventListener("abort", onAbort, { once: true });
+  // An abort while the commands were starting would never fire the listener.
+  if (options.signal?.aborted) onAbort();
   try {
     const [s, d] = await Promise.all([
       src.done.then((r) => {
@@ -81,20 +114,17 @@ export async function pipeBetween(from: PipeEnd, to: PipeEnd, options: PipeOptio
         return r;
       }),
     ]);
-    if (options.signal?.aborted) throw new UserError("ABORTED", `copy of ${options.what} interrupted`);
+    if (options.signal?.aborted) {
+      throw new UserError("ABORTED", options.abortedMessage ?? `copy of ${options.what} interrupted`);
+    }
     const problems: string[] = [];
-    if (s.exitCode !== 0)
-      problems.push(
-        `\`${displayCommand(from.argv)}\` on ${from.host.name} ${outcome(s)}: ${tail(srcErr(), 1500)}`,
-      );
-    if (d.exitCode !== 0)
-      problems.push(
-        `\`${displayCommand(to.argv)}\` on ${to.host.name} ${outcome(d)}: ${tail(`${dstErr()}\n${dstOut()}`.trim(), 1500)}`,
-      );
+    if (s.exitCode !== 0) problems.push(problem(from, s, srcErr(), undefined));
+    if (d.exitCode !== 0) problems.push(problem(to, d, dstErr(), dstOut()));
     if (problems.length > 0) {
+      const secrets = [...(from.exec?.secretsToRedact ?? []), ...(to.exec?.secretsToRedact ?? [])];
       throw new UserError(
         options.code ?? "HOST_PIPE_FAILED",
-        `copying ${options.what} failed:\n  ${problems.join("\n  ")}`,
+        redact(`copying ${options.what} failed:\n  ${problems.join("\n  ")}`, secrets),
         {
           nextSteps: options.nextSteps ?? ["Fix the cause named above, then re-run."],
         },

@@ -1,20 +1,18 @@
 /**
  * db.copy: `mysqldump --single-transaction --routines --triggers --events --databases <db>` on old, streamed
- * through the jump into `mysql` on new (two SSH channels, bytes piped, nothing written to disk on the jump).
- * Both sides' exit codes and stderr are checked: a dump that dies midway ends the import's stdin cleanly, so the
- * import's exit code alone would call a truncated copy a success.
+ * through the jump into `mysql` on new (src/data/pipe.ts: two SSH channels, bytes piped, nothing written to disk on
+ * the jump). Both sides' exit codes and stderr are checked: a dump that dies midway ends the import's stdin cleanly,
+ * so the import's exit code alone would call a truncated copy a success.
  *
  * Idempotent: the database on new is dropped first (the dump recreates it with old's charset; grants live in
  * mysql.db and survive), so a redo after a crash or a later schema change starts from nothing.
  * Verify: exact per-table row counts equal on both sides. Undo: drop and recreate the database empty.
  */
 import { randomBytes } from "node:crypto";
-import { Transform } from "node:stream";
 import type { JsonObject, StepContext, StepImpl } from "../../engine/step.js";
-import type { ExecStream, Host } from "../../hosts/host.js";
-import { tail } from "../../hosts/errors.js";
+import { pipeBetween } from "../../data/pipe.js";
+import type { Host } from "../../hosts/host.js";
 import { UserError } from "../../lib/errors.js";
-import { redact } from "../../lib/redact.js";
 import {
   TEMP_DIR_PATTERN,
   mysqlArgv,
@@ -44,15 +42,6 @@ function read(raw: JsonObject): CopyParams {
   return { database: p.str("database"), from: p.str("from", "old"), to: p.str("to", "new") };
 }
 
-function collect(stream: NodeJS.ReadableStream): () => string {
-  let text = "";
-  stream.on("data", (c: Buffer | string) => {
-    text += c.toString();
-    if (text.length > 64_000) text = text.slice(-32_000);
-  });
-  return () => text;
-}
-
 /** Noise mysqldump/mysql print on stderr that is not an error. */
 function meaningful(stderr: string): string {
   return stderr
@@ -71,102 +60,48 @@ async function pipeDump(
   secrets: readonly string[],
   token: string,
 ): Promise<number> {
-  // An abort that came before the streams existed would never fire the listener below: check first.
-  if (ctx.signal.aborted) throw new UserError("ABORTED", `copy of ${database} interrupted`);
+  const interrupted = `copy of ${database} interrupted`;
+  // An abort that came before the streams existed: start nothing.
+  if (ctx.signal.aborted) throw new UserError("ABORTED", interrupted);
   // Both sides carry the step's token, so a redo after handover was killed can find them still running.
-  const env = tokenEnv(token);
-  const dump: ExecStream = await oldHost.execStream(mysqldumpArgv(oldFile, database), {
-    secretsToRedact: secrets,
-    env,
-  });
-  let imp: ExecStream;
-  try {
-    imp = await newHost.execStream(mysqlArgv(newFile, "--max-allowed-packet=1G"), {
-      secretsToRedact: secrets,
-      env,
-    });
-  } catch (e) {
-    dump.kill();
-    await dump.done;
-    throw e;
-  }
-  const dumpErr = collect(dump.stderr);
-  const impErr = collect(imp.stderr);
-  imp.stdout.resume();
-  let bytes = 0;
+  const exec = { secretsToRedact: secrets, env: tokenEnv(token) };
+  const errorText = (stderr: string): string => meaningful(stderr);
   let nextReport = PROGRESS_EVERY_BYTES;
-  const counter = new Transform({
-    transform(chunk: Buffer, _enc, cb) {
-      bytes += chunk.length;
-      if (bytes >= nextReport) {
-        nextReport = bytes + PROGRESS_EVERY_BYTES;
+  const bytes = await pipeBetween(
+    { host: oldHost, argv: mysqldumpArgv(oldFile, database), exec, label: "mysqldump", errorText },
+    {
+      host: newHost,
+      argv: mysqlArgv(newFile, "--max-allowed-packet=1G"),
+      exec,
+      label: "mysql",
+      errorText,
+    },
+    {
+      signal: ctx.signal,
+      onBytes: (n) => {
+        if (n < nextReport) return;
+        nextReport = n + PROGRESS_EVERY_BYTES;
         ctx.emit({
           type: "step-progress",
-          message: `${database}: ${(bytes / 1048576).toFixed(0)} MiB`,
-          bytes,
+          message: `${database}: ${(n / 1048576).toFixed(0)} MiB`,
+          bytes: n,
         });
-      }
-      cb(null, chunk);
+      },
+      code: "DB_COPY_FAILED",
+      what: `database ${database}`,
+      abortedMessage: interrupted,
+      nextSteps: [
+        `Fix the cause named above, then re-run: the copy of ${database} starts over from an empty database on ${newHost.name}.`,
+      ],
     },
+  );
+  ctx.emit({
+    type: "step-progress",
+    message: `${database}: ${(bytes / 1048576).toFixed(1)} MiB copied`,
+    bytes,
+    totalBytes: bytes,
   });
-  // A dying import closes its stdin: the pipe errors with EPIPE; the exit codes below say what happened.
-  imp.stdin.on("error", () => undefined);
-  counter.on("error", () => undefined);
-  dump.stdout.on("error", () => undefined);
-  dump.stdout.pipe(counter).pipe(imp.stdin);
-
-  const onAbort = (): void => {
-    dump.kill();
-    imp.kill();
-  };
-  ctx.signal.addEventListener("abort", onAbort, { once: true });
-  if (ctx.signal.aborted) onAbort();
-  try {
-    // Whichever side fails first stops the other, so neither waits forever on a dead partner.
-    const dumpDone = dump.done.then((r) => {
-      if (r.exitCode !== 0) imp.kill();
-      return r;
-    });
-    const impDone = imp.done.then((r) => {
-      if (r.exitCode !== 0) dump.kill();
-      return r;
-    });
-    const [d, i] = await Promise.all([dumpDone, impDone]);
-    if (ctx.signal.aborted) {
-      throw new UserError("ABORTED", `copy of ${database} interrupted`);
-    }
-    const problems: string[] = [];
-    if (d.exitCode !== 0) {
-      problems.push(
-        `mysqldump on ${oldHost.name} ${d.signal ? `was killed (${d.signal})` : `exited with ${d.exitCode}`}: ${tail(meaningful(dumpErr()), 1500)}`,
-      );
-    }
-    if (i.exitCode !== 0) {
-      problems.push(
-        `mysql on ${newHost.name} ${i.signal ? `was killed (${i.signal})` : `exited with ${i.exitCode}`}: ${tail(meaningful(impErr()), 1500)}`,
-      );
-    }
-    if (problems.length > 0) {
-      throw new UserError(
-        "DB_COPY_FAILED",
-        redact(`copying database ${database} failed:\n  ${problems.join("\n  ")}`, secrets),
-        {
-          nextSteps: [
-            `Fix the cause named above, then re-run: the copy of ${database} starts over from an empty database on ${newHost.name}.`,
-          ],
-        },
-      );
-    }
-    ctx.emit({
-      type: "step-progress",
-      message: `${database}: ${(bytes / 1048576).toFixed(1)} MiB copied`,
-      bytes,
-      totalBytes: bytes,
-    });
-    return bytes;
-  } finally {
-    ctx.signal.removeEventListener("abort", onAbort);
-  }
+  return bytes;
 }
 
 async function recreateEmpty(deps: StepDeps, ctx: StepContext, to: string, database: string): Promise<void> {
