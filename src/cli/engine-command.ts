@@ -5,7 +5,7 @@
  */
 import { confirm as inquirerConfirm } from "@inquirer/prompts";
 import type { Command } from "commander";
-import type { Journal } from "../engine/journal.js";
+import { deriveState, readJournal, type Journal, type JournalState } from "../engine/journal.js";
 import type { OpenState, OpenStateOptions } from "../engine/state-dir.js";
 import type { EngineEvent, JsonObject, Plan, StepImpl, StepRegistry } from "../engine/step.js";
 import { UserError } from "../lib/errors.js";
@@ -100,6 +100,18 @@ export async function startRenderer(
   });
   await r.start?.();
   return r;
+}
+
+/**
+ * The journal's state, read before any host is contacted; JOURNAL_MISSING when nothing has run in the state dir.
+ * `why` completes "There is no journal in <dir>: ".
+ */
+export function requireJournal(run: LoadedRun, why: string, nextSteps: readonly string[]): JournalState {
+  const read = readJournal(run.stateDir);
+  if (!read) {
+    throw new UserError("JOURNAL_MISSING", `There is no journal in ${run.stateDir}: ${why}`, { nextSteps });
+  }
+  return deriveState(read.records);
 }
 
 /**

@@ -7,7 +7,7 @@
  * from the facts saved when the migration started) as an accepted plan change and runs it: steps done by `run` are
  * re-verified and skipped, then the finalize steps run. Only then is the journal marked final.
  */
-import { deriveState, finalizeJournal, planHash, readJournal } from "../../engine/journal.js";
+import { finalizeJournal, planHash } from "../../engine/journal.js";
 import { runPlan } from "../../engine/run.js";
 import { openStateForWrite } from "../../engine/state-dir.js";
 import { UserError } from "../../lib/errors.js";
@@ -17,6 +17,7 @@ import {
   engineCommand,
   realEngineDeps,
   registryWithGate,
+  requireJournal,
   resumeCommands,
   withEngineSession,
   withRenderer,
@@ -43,17 +44,9 @@ export async function finalizeCommand(
 ): Promise<number> {
   const run = await loadRun(o.file, io);
   const signal = deps.signal ?? new AbortController().signal;
-  const read = readJournal(run.stateDir);
-  if (!read) {
-    throw new UserError(
-      "JOURNAL_MISSING",
-      `There is no journal in ${run.stateDir}: nothing has run there yet.`,
-      {
-        nextSteps: [`Start with \`handover run -f ${run.displayName}\`.`],
-      },
-    );
-  }
-  const current = deriveState(read.records);
+  const current = requireJournal(run, "nothing has run there yet.", [
+    `Start with \`handover run -f ${run.displayName}\`.`,
+  ]);
   if (current.finalized) {
     throw new UserError(
       "ALREADY_FINALIZED",

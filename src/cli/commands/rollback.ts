@@ -3,7 +3,6 @@
  * (engine: rollbackJournal), and prints an outcome per step. Asks first on a terminal; needs --yes without one.
  * Refused after `handover finalize`. Exit 0 only when everything touched is undone.
  */
-import { deriveState, readJournal } from "../../engine/journal.js";
 import { rollbackJournal, type RollbackResult, type UndoOutcome } from "../../engine/rollback.js";
 import { openStateForWrite } from "../../engine/state-dir.js";
 import { UserError } from "../../lib/errors.js";
@@ -14,6 +13,7 @@ import {
   engineCommand,
   realEngineDeps,
   registryWithGate,
+  requireJournal,
   withEngineSession,
   withRenderer,
   type EngineCommandDeps,
@@ -58,17 +58,9 @@ export async function rollbackCommand(
   const signal = deps.signal ?? new AbortController().signal;
 
   // Look before contacting any host: nothing journaled, or finalized, is refused without side effects.
-  const read = readJournal(run.stateDir);
-  if (!read) {
-    throw new UserError(
-      "JOURNAL_MISSING",
-      `There is no journal in ${run.stateDir}: nothing has run there, so there is nothing to roll back.`,
-      {
-        nextSteps: ["Check state_dir in the answer file."],
-      },
-    );
-  }
-  const peek = deriveState(read.records);
+  const peek = requireJournal(run, "nothing has run there, so there is nothing to roll back.", [
+    "Check state_dir in the answer file.",
+  ]);
   if (peek.finalized) {
     // The engine's own refusal (and explanation); it touches no host when the journal is final.
     const state = openStateForWrite({
