@@ -12,14 +12,15 @@ export type InitSystem = "systemd" | "sysvinit";
 
 /**
  * A pidfile /run/<unit>.pid or /run/<dir>/<unit>.pid decides when there is one (live pid: running; dead: not).
- * Without one: an init script whose daemon is uwsgi is NOT running (Debian's uwsgi scripts write the pidfile, and
- * their `status` looks for any uwsgi_python3x process, so keystone's uwsgi made nova-api, cinder-api,
- * placement-api and neutron-api "running" on the lab), else `service <unit> status` exiting 0 WITH something
+ * Without one: an init script whose daemon is uwsgi (UWSGI_INI_PATH=...) runs when a process has `--ini <that
+ * file>` (their `status` looks for ANY uwsgi_python3x process, so keystone's uwsgi made nova-api, cinder-api,
+ * placement-api and neutron-api "running" on the lab; neutron-api's pidfile is neutron-server.pid), else
+ * `service <unit> status` exiting 0 WITH something
  * said (status_of_proc always prints; Debian's nova-novncproxy script exits 0 silently for every action when
  * /etc/default/nova-consoleproxy picks another proxy, seen on the lab). $1 is the unit.
  */
 export const SYSV_STATUS =
-  'for f in /run/"$1".pid /run/*/"$1".pid; do if [ -r "$f" ]; then kill -0 "$(cat "$f")" 2>/dev/null && exit 0; exit 3; fi; done; grep -q uwsgi /etc/init.d/"$1" 2>/dev/null && exit 3; out=$(service "$1" status 2>&1) && [ -n "$out" ] && exit 0; exit 3';
+  'for f in /run/"$1".pid /run/*/"$1".pid; do if [ -r "$f" ]; then kill -0 "$(cat "$f")" 2>/dev/null && exit 0; exit 3; fi; done; ini=$(sed -n "s/^UWSGI_INI_PATH=//p" /etc/init.d/"$1" 2>/dev/null | head -n 1); if [ -n "$ini" ]; then pgrep -f -- "--ini $ini" >/dev/null && exit 0; exit 3; fi; out=$(service "$1" status 2>&1) && [ -n "$out" ] && exit 0; exit 3';
 
 const UNIT_NAME = /^[A-Za-z0-9@._:-]{1,128}$/;
 
