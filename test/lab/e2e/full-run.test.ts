@@ -86,6 +86,17 @@ labDescribe("handover run: Victoria -> Zed on the lab, uninterrupted", () => {
     await ctl?.close();
   });
 
+  it("completes every step up to the services phase (provision, configs, freeze, databases, upgrade, data)", () => {
+    const plan = journal.find((r) => r.type === "plan");
+    const done = doneSteps(journal);
+    const early = ["preflight", "provision", "warm", "configs", "freeze", "databases", "upgrade", "data"];
+    const missing =
+      plan?.type === "plan"
+        ? plan.plan.steps.filter((s) => early.includes(s.phase) && !done.has(s.id)).map((s) => s.id)
+        : ["<no plan record>"];
+    expect(missing).toEqual([]);
+  });
+
   it("exits 0 and the journal ends with a completed run", () => {
     expect(result.code, result.output.slice(-4000)).toBe(0);
     const end = journal.filter((r) => r.type === "run-end").at(-1);
@@ -190,6 +201,9 @@ labDescribe("handover run: Victoria -> Zed on the lab, uninterrupted", () => {
     const state = await endState(newSql);
     expect(Object.keys(state).length).toBeGreaterThan(100);
     mkdirSync(E2E_DIR, { recursive: true });
-    writeFileSync(join(E2E_DIR, "uninterrupted-end-state.json"), JSON.stringify(state, null, 1));
+    writeFileSync(
+      join(E2E_DIR, "uninterrupted-end-state.json"),
+      JSON.stringify({ code: result.code, state }, null, 1),
+    );
   });
 });
