@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { Plan, PlannedStep } from "../../../src/engine/step.js";
 import { PHASES } from "../../../src/engine/step.js";
 import { UserError } from "../../../src/lib/errors.js";
+import { supersedes } from "../../../src/engine/resources.js";
 import { buildPlan } from "../../../src/plan/build.js";
 import type { Facts } from "../../../src/plan/facts.js";
 import type { PlanInput } from "../../../src/plan/input.js";
@@ -89,6 +90,18 @@ describe("the lab plan (victoria on bullseye -> zed on bookworm)", () => {
       const id = typeof cover === "string" ? cover : "";
       expect(undoKindOf(step(id).kind), `${s.id} covered by ${id}`).toBe("reversible");
     }
+  });
+
+  it("lets a resume skip the preflight health checks once the freeze and provisioning changed what they read", () => {
+    // The engine does not redo a done step that a later done step superseded (wrote what it read): without
+    // these reads a resume after the freeze re-ran "old is healthy" against stopped APIs and failed.
+    expect(supersedes(step("freeze.apis"), step("pre.health.old"))).toBe(true);
+    expect(supersedes(step("prov.db.keystone"), step("pre.health.new"))).toBe(true);
+  });
+
+  it("names old among the hosts of every step that reads old's files (the engine refuses other hosts)", () => {
+    for (const id of ["prov.db.keystone", "prov.amqp", "verify.keystone.api"])
+      expect(step(id).hosts, id).toContain("old");
   });
 
   it("runs nova's update_cell for cell0 and cell1 before api_db sync and db sync", () => {
