@@ -206,6 +206,22 @@ describe("gatherFacts against the lab's controllers (fakes)", () => {
     expect(notes.some((n) => n.includes("/dev/cinder-volumes"))).toBe(false);
   });
 
+  it("copies an LVM group kept as files in /var/lib/cinder/lvm-files/<vg> (the lab's stand-in) as a file backend", async () => {
+    const { facts, notes } = await gatherFacts(
+      {
+        host: readOnly(oldHost().addDir("/var/lib/cinder/lvm-files/cinder-volumes")),
+        openSql: () => Promise.resolve(oldSql()),
+      },
+      { host: readOnly(newHost()), openSql: unreachable },
+      request,
+    );
+    expect(facts.cinder).toMatchObject({
+      backend: "file",
+      location: "/var/lib/cinder/lvm-files/cinder-volumes",
+    });
+    expect(notes.some((n) => n.includes("copied as a file backend"))).toBe(true);
+  });
+
   it("lists units through systemd when it runs", async () => {
     const neu = newHost()
       .addDir("/run/systemd/system")
