@@ -190,6 +190,40 @@ export async function checksums(sql: SqlReader): Promise<Map<string, string>> {
   return out;
 }
 
+/**
+ * Tables the running daemons of old keep writing by themselves (service heartbeats), and those columns. Their
+ * CHECKSUM TABLE changes with every report (cinder's report_interval can exceed the 12 s baseline window), so
+ * they are compared without these columns: every other column of every row must be unchanged.
+ */
+export const HEARTBEATS: Readonly<Record<string, readonly string[]>> = {
+  "nova.services": ["updated_at", "report_count", "last_seen_up"],
+  "nova_cell0.services": ["updated_at", "report_count", "last_seen_up"],
+  "cinder.services": ["updated_at", "report_count"],
+  "neutron.agents": ["heartbeat_timestamp"],
+};
+
+/** `db.table` -> md5 of every row without its heartbeat columns, for the HEARTBEATS tables that exist. */
+export async function heartbeatFreeSums(sql: SqlReader): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for (const [name, skip] of Object.entries(HEARTBEATS)) {
+    const [db, tbl] = name.split(".") as [string, string];
+    const cols = await sql.query(
+      undefined,
+      "SELECT COLUMN_NAME AS c FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION",
+      [db, tbl],
+    );
+    const keep = cols.map((r) => String(r.c)).filter((c) => !skip.includes(c) && isPlainIdentifier(c));
+    if (keep.length === 0) continue;
+    const row = keep.map((c) => `IFNULL(\`${c}\`, '<null>')`).join(", ");
+    const [r] = await sql.query(
+      db,
+      `SELECT MD5(IFNULL(GROUP_CONCAT(CONCAT_WS('|', ${row}) ORDER BY 1 SEPARATOR '\\n'), '')) AS h FROM \`${tbl}\``,
+    );
+    out.set(name, String(r?.h));
+  }
+  return out;
+}
+
 export function changedKeys(a: Map<string, string>, b: Map<string, string>): string[] {
   const keys = new Set([...a.keys(), ...b.keys()]);
   return [...keys].filter((k) => a.get(k) !== b.get(k)).sort();
@@ -199,11 +233,28 @@ export function changedKeys(a: Map<string, string>, b: Map<string, string>): str
  * Checksums of old with the tables the lab's running daemons write on their own (heartbeats) listed apart:
  * two readings 12 s apart, as test/lab/plan/discovery.test.ts does.
  */
-export async function oldBaseline(sql: SqlReader): Promise<{ sums: Map<string, string>; live: string[] }> {
+export async function oldBaseline(
+  sql: SqlReader,
+): Promise<{ sums: Map<string, string>; live: string[]; heartbeats: Map<string, string> }> {
   const first = await checksums(sql);
   await new Promise((r) => setTimeout(r, 12_000));
   const sums = await checksums(sql);
-  return { sums, live: changedKeys(first, sums) };
+  return { sums, live: changedKeys(first, sums), heartbeats: await heartbeatFreeSums(sql) };
+}
+
+/**
+ * Old tables whose content changed between `base` and now: CHECKSUM TABLE for every table except the
+ * heartbeat tables (and tables seen changing by themselves in the baseline), which are compared without their
+ * heartbeat columns instead.
+ */
+export async function oldChanges(
+  sql: SqlReader,
+  base: { sums: Map<string, string>; live: string[]; heartbeats: Map<string, string> },
+): Promise<string[]> {
+  const after = await checksums(sql);
+  const hb = await heartbeatFreeSums(sql);
+  const whole = changedKeys(base.sums, after).filter((t) => !(t in HEARTBEATS) && !base.live.includes(t));
+  return [...whole, ...changedKeys(base.heartbeats, hb).map((t) => `${t} (without heartbeat columns)`)];
 }
 
 /**

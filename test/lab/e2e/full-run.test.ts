@@ -16,8 +16,6 @@ import type { JournalRecord } from "../../../src/engine/journal.js";
 import type { SshHost } from "../../../src/hosts/ssh-host.js";
 import { labDescribe } from "../setup/lab-context.js";
 import {
-  changedKeys,
-  checksums,
   controllers,
   doneSteps,
   E2E_DIR,
@@ -25,6 +23,7 @@ import {
   handover,
   migrationAnswers,
   oldBaseline,
+  oldChanges,
   phaseTimings,
   readJournal,
   resetLab,
@@ -58,8 +57,7 @@ labDescribe("handover run: Victoria -> Zed on the lab, uninterrupted", () => {
   let ctl: Controllers;
   let oldSql: SqlReader;
   let newSql: SqlReader;
-  let before: Map<string, string>;
-  let live: string[];
+  let base: Awaited<ReturnType<typeof oldBaseline>>;
   let result: HandoverResult;
   let journal: JournalRecord[];
   let answers: string;
@@ -70,7 +68,7 @@ labDescribe("handover run: Victoria -> Zed on the lab, uninterrupted", () => {
     answers = m.answers;
     ctl = await controllers(answers);
     oldSql = await ctl.old.openSql();
-    ({ sums: before, live } = await oldBaseline(oldSql));
+    base = await oldBaseline(oldSql);
     result = await handover(["run", "-f", answers, "--yes", "--plain"]);
     journal = readJournal(m.stateDir);
     newSql = await ctl.new.openSql();
@@ -117,7 +115,8 @@ labDescribe("handover run: Victoria -> Zed on the lab, uninterrupted", () => {
       ctl.new.host,
       "/usr/lib/python3/dist-packages/glance/db/sqlalchemy/alembic_migrations",
     );
-    expect(await alembicVersion(newSql, "glance")).toEqual(heads);
+    // glance's db sync runs expand, migrate and contract and records only the contract branch's head.
+    expect(await alembicVersion(newSql, "glance")).toEqual(heads.filter((h) => h.includes("contract")));
   });
 
   it("neutron: every branch is at its head", async () => {
@@ -188,13 +187,14 @@ labDescribe("handover run: Victoria -> Zed on the lab, uninterrupted", () => {
     }
   });
 
-  it("leaves every old table as it was (CHECKSUM TABLE before and after)", async () => {
-    const after = await checksums(oldSql);
-    expect(before.size).toBeGreaterThan(50);
-    const diff = changedKeys(before, after).filter((t) => !live.includes(t));
-    expect(diff).toEqual([]);
-    console.info(`old: ${before.size} tables checksummed; written by running daemons: ${live.join(", ")}`);
-    expect(live.length).toBeLessThan(before.size / 10);
+  it("leaves every old table as it was (CHECKSUM TABLE before and after; heartbeat columns left out)", async () => {
+    expect(await oldChanges(oldSql, base)).toEqual([]);
+    expect(base.sums.size).toBeGreaterThan(50);
+    expect(base.heartbeats.size).toBeGreaterThan(0);
+    console.info(
+      `old: ${base.sums.size} tables checksummed; changing by themselves in the baseline: ${base.live.join(", ")}`,
+    );
+    expect(base.live.length).toBeLessThan(base.sums.size / 10);
   });
 
   it("saves new's end state for the crash-resume test", async () => {
