@@ -202,7 +202,7 @@ export const HEARTBEATS: Readonly<Record<string, readonly string[]>> = {
   "neutron.agents": ["heartbeat_timestamp"],
 };
 
-/** `db.table` -> md5 of every row without its heartbeat columns, for the HEARTBEATS tables that exist. */
+/** `db.table` -> row count and combined md5 of every row without its heartbeat columns (HEARTBEATS tables). */
 export async function heartbeatFreeSums(sql: SqlReader): Promise<Map<string, string>> {
   const out = new Map<string, string>();
   for (const [name, skip] of Object.entries(HEARTBEATS)) {
@@ -215,11 +215,12 @@ export async function heartbeatFreeSums(sql: SqlReader): Promise<Map<string, str
     const keep = cols.map((r) => String(r.c)).filter((c) => !skip.includes(c) && isPlainIdentifier(c));
     if (keep.length === 0) continue;
     const row = keep.map((c) => `IFNULL(\`${c}\`, '<null>')`).join(", ");
+    // Per-row md5, combined order-independently (GROUP_CONCAT would be cut at group_concat_max_len).
     const [r] = await sql.query(
       db,
-      `SELECT MD5(IFNULL(GROUP_CONCAT(CONCAT_WS('|', ${row}) ORDER BY 1 SEPARATOR '\\n'), '')) AS h FROM \`${tbl}\``,
+      `SELECT COUNT(*) AS n, BIT_XOR(CAST(CONV(SUBSTRING(MD5(CONCAT_WS('|', ${row})), 1, 16), 16, 10) AS UNSIGNED)) AS h FROM \`${tbl}\``,
     );
-    out.set(name, String(r?.h));
+    out.set(name, `${String(r?.n)}:${String(r?.h)}`);
   }
   return out;
 }
