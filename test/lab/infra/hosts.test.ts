@@ -5,7 +5,7 @@
  */
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { afterAll, expect, it } from "vitest";
+import { afterAll, beforeAll, expect, it } from "vitest";
 import { parse } from "yaml";
 import { SshHost } from "../../../src/hosts/ssh-host.js";
 import { execIn, findHost } from "../../../lab/enter.js";
@@ -14,6 +14,7 @@ import { KNOWN_HOSTS_FILE, LAB_KEY_FILE } from "../../../lab/paths.js";
 import { labHosts, MIRROR_SOURCE, sshAddress } from "../../../lab/plan.js";
 import { readState } from "../../../lab/state.js";
 import { labAnswersPath, labDescribe } from "../setup/lab-context.js";
+import { resetLab } from "../e2e/e2e-helpers.js";
 
 function hostsNow() {
   return labHosts(readState()!.computes);
@@ -21,6 +22,10 @@ function hostsNow() {
 
 labDescribe("lab hosts", () => {
   const opened: SshHost[] = [];
+  // Needs the freshly seeded lab (bare new for the mirror's install simulation): earlier files may have migrated it.
+  beforeAll(async () => {
+    await resetLab();
+  });
   afterAll(async () => {
     await Promise.all(opened.map((h) => h.close()));
   });

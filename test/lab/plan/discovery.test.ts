@@ -20,6 +20,7 @@ import { runCli } from "../../../src/cli/run-cli.js";
 import { isPlainIdentifier, type SqlReader } from "../../../src/discovery/sql.js";
 import type { Facts } from "../../../src/plan/facts.js";
 import { labAnswersPath, labDescribe } from "../setup/lab-context.js";
+import { resetLab } from "../e2e/e2e-helpers.js";
 
 function io(out: string[], err: string[]): CliIo {
   return {
@@ -76,6 +77,8 @@ labDescribe("handover plan against the lab", () => {
   let dir: string;
 
   beforeAll(async () => {
+    // Needs the freshly seeded lab (bare new, basic scenario): earlier files may have migrated it.
+    await resetLab();
     const answersPath = labAnswersPath();
     const loaded = await loadAnswers(answersPath);
     const secrets = await resolveSecretsOrFail(loaded, io([], []), dirname(answersPath));

@@ -25,6 +25,7 @@ import { withSql } from "../../../src/steps/sql.js";
 import { baseTables } from "../../../src/db/row-counts.js";
 import { qualified } from "../../../src/db/sql-session.js";
 import { labAnswersPath, labDescribe } from "../setup/lab-context.js";
+import { resetLab } from "../e2e/e2e-helpers.js";
 
 /**
  * Tables old's still-running daemons update during the freeze (service heartbeats: report_count, updated_at):
@@ -112,6 +113,8 @@ labDescribe("db steps on the lab", () => {
   }
 
   beforeAll(async () => {
+    // Needs the freshly seeded lab (bare new, basic scenario): earlier files may have migrated it.
+    await resetLab();
     const path = labAnswersPath();
     loaded = await loadAnswers(path);
     const secrets = await resolveAllSecrets(
