@@ -19,7 +19,7 @@
 import type { Host } from "../hosts/host.js";
 import { UserError, errorMessage } from "../lib/errors.js";
 import { buildContext } from "./context.js";
-import type { Journal, StepState } from "./journal.js";
+import type { Journal, JournalState, StepState } from "./journal.js";
 import type { EngineEvent, StepRegistry } from "./step.js";
 import { BugError } from "../lib/errors.js";
 
@@ -71,6 +71,21 @@ function orderKey(s: StepState): number {
   return s.doneSeq ?? s.lastStartSeq ?? 0;
 }
 
+/** The step needs undo (done, or started and not finished); the report uses this to preview a rollback. */
+export function needsUndo(s: StepState): boolean {
+  return TOUCHED.has(s.status);
+}
+
+/**
+ * The steps a rollback goes through, newest first (see the header for the order); exported so `handover report`
+ * shows what a rollback would do now with the same selection.
+ */
+export function rollbackCandidates(state: JournalState): StepState[] {
+  return state.steps
+    .filter((s) => TOUCHED.has(s.status) || s.status === "undone")
+    .sort((a, b) => orderKey(b) - orderKey(a));
+}
+
 export async function rollbackJournal(o: RollbackOptions): Promise<RollbackResult> {
   const { journal, registry } = o;
   const state = journal.state();
@@ -91,9 +106,7 @@ export async function rollbackJournal(o: RollbackOptions): Promise<RollbackResul
   const at = (): string => now().toISOString();
   const deps = { journal, hosts: o.hosts, signal, now, emit };
 
-  const todo = state.steps
-    .filter((s) => TOUCHED.has(s.status) || s.status === "undone")
-    .sort((a, b) => orderKey(b) - orderKey(a));
+  const todo = rollbackCandidates(state);
   // Fail before touching anything if an undo we need is missing.
   for (const s of todo) {
     if (TOUCHED.has(s.status) && s.step.irreversible === undefined && !registry.get(s.step.kind)?.undo) {

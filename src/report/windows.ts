@@ -1,0 +1,94 @@
+/**
+ * The two windows an operator's manager asks about: the freeze (old's APIs stopped: from the freeze step's start
+ * to the end of the switch, or to a rollback that undid the freeze, or still open) and the switch blackout (the
+ * moved addresses answer nowhere: net.move-address records its del-to-add time as `moveMs`; a net.canary step, when
+ * the plan has one, records what clients saw: `blackoutMs`, `replies`, `lost`).
+ */
+import type { JournalState, StepState } from "../engine/journal.js";
+import type { AddressMove, Bar, Blackout, CanaryResult, FreezeWindow } from "./model.js";
+import type { DoneRecord } from "./records.js";
+import { num, str } from "./records.js";
+
+function freezeStep(state: JournalState): StepState | undefined {
+  const inPhase = state.steps.filter((s) => s.step.phase === "freeze");
+  return inPhase.find((s) => s.step.kind.startsWith("freeze.")) ?? inPhase[0];
+}
+
+export function freezeWindow(state: JournalState, bars: readonly Bar[]): FreezeWindow | undefined {
+  const step = freezeStep(state);
+  if (!step) return undefined;
+  const runs = bars.filter((b) => b.stepId === step.id && b.type === "run");
+  const undos = bars.filter((b) => b.stepId === step.id && b.type === "undo" && b.result === "done");
+  // Windows open at a start of the freeze step and close at the next completed undo of it; the last one counts.
+  let open: { startMs: number; undoneMs: number | undefined } | undefined;
+  for (const r of runs) {
+    // A retry while still frozen is the same window; a start after the freeze was undone opens a new one.
+    if (open && (open.undoneMs === undefined || r.startMs < open.undoneMs)) continue;
+    open = { startMs: r.startMs, undoneMs: undos.find((u) => u.endMs >= r.startMs)?.endMs };
+  }
+  if (!open) return undefined;
+  const { startMs: from, undoneMs } = open;
+  // The switch is over when every switch-phase step has completed since the freeze began.
+  const switchSteps = state.steps.filter((s) => s.step.phase === "switch");
+  const switchEnds = switchSteps.map(
+    (s) =>
+      bars.find((b) => b.stepId === s.id && b.type === "run" && b.result === "done" && b.startMs >= from)
+        ?.endMs,
+  );
+  const switchEnd =
+    switchSteps.length > 0 && switchEnds.every((e) => e !== undefined)
+      ? Math.max(...switchEnds)
+      : undefined;
+  if (switchEnd !== undefined && (undoneMs === undefined || switchEnd <= undoneMs)) {
+    return { stepId: step.id, startMs: from, endMs: switchEnd, endedBy: "switch" };
+  }
+  if (undoneMs !== undefined) return { stepId: step.id, startMs: from, endMs: undoneMs, endedBy: "rollback" };
+  return { stepId: step.id, startMs: from };
+}
+
+export function blackout(
+  state: JournalState,
+  bars: readonly Bar[],
+  done: ReadonlyMap<string, DoneRecord>,
+): Blackout {
+  const lastRun = (id: string): Bar | undefined =>
+    bars.filter((b) => b.stepId === id && b.type === "run").at(-1);
+  const moves = state.steps
+    .filter((s) => s.step.kind === "net.move-address")
+    .map((s): AddressMove => {
+      const bar = lastRun(s.id);
+      const network = str(s.step.params, "network");
+      const address = str(s.step.params, "address");
+      const moveMs = num(done.get(s.id)?.undoData, "moveMs");
+      return {
+        stepId: s.id,
+        status: s.status,
+        ...(network === undefined ? {} : { network }),
+        ...(address === undefined ? {} : { address }),
+        ...(bar ? { startMs: bar.startMs, endMs: bar.endMs } : {}),
+        ...(moveMs === undefined ? {} : { moveMs }),
+      };
+    });
+  const canaries = state.steps
+    .filter((s) => s.step.kind === "net.canary")
+    .map((s): CanaryResult => {
+      const u = done.get(s.id)?.undoData;
+      const blackoutMs = num(u, "blackoutMs");
+      const replies = num(u, "replies");
+      const lost = num(u, "lost");
+      return {
+        stepId: s.id,
+        status: s.status,
+        ...(blackoutMs === undefined ? {} : { blackoutMs }),
+        ...(replies === undefined ? {} : { replies }),
+        ...(lost === undefined ? {} : { lost }),
+      };
+    });
+  const measured = canaries.map((c) => c.blackoutMs).filter((x): x is number => x !== undefined);
+  return {
+    moves,
+    canaries,
+    // Several canaries (one per network) watch the same switch: the longest gap is what a client saw at worst.
+    ...(measured.length > 0 ? { measuredMs: Math.max(...measured) } : {}),
+  };
+}
