@@ -26,6 +26,7 @@ import {
   resolveRelease,
   upgradeCheckFor,
 } from "./catalog.js";
+import { apiCheckSummary } from "./api-calls.js";
 import type { Facts } from "./facts.js";
 import type { PlanInput } from "./input.js";
 import type { StepKind } from "./kinds.js";
@@ -479,6 +480,27 @@ export function buildPlan(input: PlanInput, facts: Facts, catalog: Catalog): Pla
     });
   }
 
+  // ------------------------------------------------------------------ old's APIs, asked before the freeze
+  // The same calls as verify.<service>.api asks new later, so the report shows both side by side. They run on new
+  // (its openstack client; nothing is written on old) against the address old's openrc names.
+  const preApi: string[] = [];
+  for (const s of START_ORDER.filter(has)) {
+    if (s === "horizon" || !old.services.includes(s)) continue;
+    preApi.push(
+      list.add({
+        id: `pre.${s}.api`,
+        kind: "api.check",
+        title: `${s} answers on the old controller (before the freeze, for comparison)`,
+        phase: "warm",
+        hosts: ["new", "old"],
+        reads: [`old:service:${s}`],
+        commands: [`[new] ${apiCheckSummary(s, "old's OS_AUTH_URL host")}`],
+        after: [install],
+        params: { service: s, target: "old" },
+      }),
+    );
+  }
+
   // ------------------------------------------------------------------ freeze (old controller: reversible)
   const freezeUnits = uniqueUnits(catalog, old.os.id, services, (u) => u.api).filter(
     (u) => old.units.length === 0 || old.units.some((x) => x.name === u),
@@ -497,7 +519,7 @@ export function buildPlan(input: PlanInput, facts: Facts, catalog: Catalog): Pla
       input.options.freeze === "stop-apis"
         ? freezeUnits.map((u) => `[old] ${serviceCommand(oldFamily, u, "stop")}`)
         : ["[old] switch the API backends to the maintenance backend (503)"],
-    after: [...list.idsIn("provision"), ...(warm ? [warm] : []), "pre.inventory.old"],
+    after: [...list.idsIn("provision"), ...(warm ? [warm] : []), ...preApi, "pre.inventory.old"],
     params: { host: "old", units: freezeUnits, mode: input.options.freeze },
   });
 
@@ -931,7 +953,29 @@ export function buildPlan(input: PlanInput, facts: Facts, catalog: Catalog): Pla
     for (const u of distroService(catalog, neu.os.id, s).units)
       sharers.set(u.name, [...(sharers.get(u.name) ?? []), s]);
   }
-  const readyOf = (s: ServiceName): string[] => [lastUpgrade.get(s) ?? freeze, rewritten.get(s) ?? freeze];
+  // New's own calls to the moved addresses (keystone URLs, endpoints, memcached in the copied configs; the
+  // catalog) must reach new, not old's frozen services: a loopback alias until the switch (net.local-alias).
+  const aliases = input.networks.map((n) =>
+    list.add({
+      id: `net.${n.name}.local`,
+      kind: "net.local-alias",
+      title: `New answers its own calls to ${n.address} (${n.name}) until the switch`,
+      phase: "services",
+      hosts: ["new"],
+      writes: [`new:net:${n.address}`],
+      commands: [
+        "[new] sysctl -w net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2",
+        `[new] ip addr add ${n.address}/${n.address.includes(":") ? 128 : 32} dev lo`,
+      ],
+      after: [freeze, ...preApi],
+      params: { network: n.name, address: n.address },
+    }),
+  );
+  const readyOf = (s: ServiceName): string[] => [
+    lastUpgrade.get(s) ?? freeze,
+    rewritten.get(s) ?? freeze,
+    ...aliases,
+  ];
   for (const s of ordered) {
     const spec = catalog.services[s];
     const prereq: string[] = [...readyOf(s)];
@@ -1042,9 +1086,9 @@ export function buildPlan(input: PlanInput, facts: Facts, catalog: Catalog): Pla
         // old too: the admin credentials come from old's openrc/clouds.yaml (read only).
         hosts: ["new", "old"],
         reads: [`new:service:${s}`],
-        commands: [`[new] ${apiCheckCommand(s, input.stagingAddress)}`],
+        commands: [`[new] ${apiCheckSummary(s, input.stagingAddress)}`],
         after: started.get(s) ?? allStarted,
-        params: { service: s, address: input.stagingAddress },
+        params: { service: s, target: "new", address: input.stagingAddress },
       }),
     );
   }
@@ -1378,23 +1422,4 @@ function computesBelow(c: Catalog, facts: Facts, source: string, target: string)
     )
     .map((x) => x.host);
   return { ...(oldest ? { oldest } : {}), tooOld, stale };
-}
-
-function apiCheckCommand(s: ServiceName, address: string): string {
-  switch (s) {
-    case "keystone":
-      return `openstack --os-auth-url http://${address}:5000/v3 token issue; openstack endpoint list`;
-    case "glance":
-      return "openstack image list (endpoint override: staging address)";
-    case "placement":
-      return "openstack resource provider list (endpoint override: staging address)";
-    case "nova":
-      return "openstack compute service list; openstack server list --all-projects";
-    case "neutron":
-      return "openstack network agent list; openstack network list";
-    case "cinder":
-      return "openstack volume service list; openstack volume list --all-projects";
-    case "horizon":
-      return `curl -fsS http://${address}/ (dashboard login page)`;
-  }
 }

@@ -43,6 +43,7 @@ export const STEP_KINDS = {
   "config.edit": "reversible",
   "svc.manage": "covered",
   "volumes.copy": "reversible",
+  "net.local-alias": "reversible",
   "net.move-address": "reversible",
   "nova.delete-services": "irreversible",
 } as const satisfies Record<string, UndoKind>;

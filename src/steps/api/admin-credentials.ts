@@ -13,6 +13,8 @@ export interface AdminCredentials {
   readonly userDomainName: string;
   readonly projectDomainName: string;
   readonly regionName?: string;
+  /** OS_AUTH_URL / auth.auth_url: where the old cloud's clients authenticate (its API address). */
+  readonly authUrl?: string;
 }
 
 export const OPENRC_PATHS = [
@@ -43,6 +45,7 @@ export function parseOpenrc(text: string): AdminCredentials | undefined {
   const password = env.get("OS_PASSWORD");
   if (!username || !password) return undefined;
   const region = env.get("OS_REGION_NAME");
+  const authUrl = env.get("OS_AUTH_URL");
   return {
     username,
     password,
@@ -50,6 +53,7 @@ export function parseOpenrc(text: string): AdminCredentials | undefined {
     userDomainName: env.get("OS_USER_DOMAIN_NAME") ?? "Default",
     projectDomainName: env.get("OS_PROJECT_DOMAIN_NAME") ?? "Default",
     ...(region ? { regionName: region } : {}),
+    ...(authUrl ? { authUrl } : {}),
   };
 }
 
@@ -78,6 +82,7 @@ export function parseCloudsYaml(text: string): AdminCredentials | undefined {
       userDomainName: s("user_domain_name") ?? s("domain_name") ?? "Default",
       projectDomainName: s("project_domain_name") ?? s("domain_name") ?? "Default",
       ...(typeof cloud?.region_name === "string" ? { regionName: cloud.region_name } : {}),
+      ...(s("auth_url") ? { authUrl: s("auth_url") } : {}),
     };
   }
   return undefined;

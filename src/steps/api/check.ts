@@ -1,40 +1,22 @@
 /**
- * api.check: the service answers through its real API on the new controller's staging address (read-only). The
- * `openstack` CLI runs ON new with the admin credentials from old's openrc/clouds.yaml (src/steps/api/clouds.ts);
- * placement and horizon are asked with curl (no client plugin needed, no credentials involved).
+ * api.check: the service answers through its real API (read-only). `target: new` asks the new controller at its
+ * staging address; `target: old` asks the old controller before the freeze at the address its openrc names (the
+ * same calls, so the report can show both side by side). Either way the `openstack` CLI runs ON new (nothing is
+ * written on old, not even a temp file) with the admin credentials from old's openrc/clouds.yaml
+ * (src/steps/api/clouds.ts); placement and horizon are asked over plain HTTP by python3's urllib, which every
+ * OpenStack controller has (curl is not a dependency of the packages we install).
  */
 import type { JsonObject, StepContext, StepImpl, VerifyResult } from "../../engine/step.js";
 import type { Host } from "../../hosts/host.js";
 import { TEMP_DIR_PATTERN, removeTempDir } from "../../db/mysql-cli.js";
-import { displayCommand, tail } from "../../hosts/errors.js";
-import { UserError } from "../../lib/errors.js";
+import { tail } from "../../hosts/errors.js";
+import { BugError, UserError } from "../../lib/errors.js";
 import { normaliseIp } from "../../net/addresses.js";
 import type { StepDeps } from "../deps.js";
 import { Params } from "../params.js";
+import { API_CALLS, HTTP_CHECKS } from "../../plan/api-calls.js";
 import { readAdminCredentials } from "./admin-credentials.js";
 import { urlHost, withOpenstackCli, type OpenstackCli } from "./clouds.js";
-
-/** The CLI calls per service: each must exit 0; the output's line count is reported. */
-export const API_CALLS: Readonly<Record<string, readonly (readonly string[])[]>> = {
-  keystone: [
-    ["token", "issue", "-f", "value", "-c", "expires"],
-    ["endpoint", "list", "-f", "value", "-c", "ID"],
-  ],
-  glance: [["image", "list", "-f", "value", "-c", "ID"]],
-  nova: [
-    ["compute", "service", "list", "-f", "value", "-c", "Binary"],
-    ["server", "list", "--all-projects", "-f", "value", "-c", "ID"],
-  ],
-  neutron: [["network", "list", "-f", "value", "-c", "ID"]],
-  cinder: [["volume", "list", "--all-projects", "-f", "value", "-c", "ID"]],
-};
-
-/** Services asked over plain HTTP: port and the paths tried in turn (one answering 2xx/3xx is enough). */
-const HTTP_CHECKS: Readonly<Record<string, { port: number; paths: readonly string[] }>> = {
-  placement: { port: 8778, paths: ["/"] },
-  // The dashboard's login page where Debian/Ubuntu (/horizon) and RDO (/dashboard) put it, then the root.
-  horizon: { port: 80, paths: ["/horizon/auth/login/", "/dashboard/auth/login/", "/auth/login/"] },
-};
 
 /**
  * glance: download the smallest image and compare its md5 with the checksum glance recorded (issue 5: "a
@@ -72,37 +54,81 @@ async function downloadSmallestImage(cli: OpenstackCli, host: Host): Promise<str
   return `image ${img.id} (${img.size} bytes) downloaded, md5 matches`;
 }
 
-async function curl(host: Host, url: string): Promise<string> {
-  const argv = ["curl", "-sS", "-L", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "30", url];
+/** Prints the final HTTP status of a GET (redirects followed); exits 0 for any status, 2 when unreachable. */
+const HTTP_STATUS_PY = [
+  "import sys, urllib.request, urllib.error",
+  "try:",
+  "    r = urllib.request.urlopen(sys.argv[1], timeout=30); print(r.status)",
+  "except urllib.error.HTTPError as e:",
+  "    print(e.code)",
+  "except Exception as e:",
+  "    print(e, file=sys.stderr); sys.exit(2)",
+].join("\n");
+
+async function httpGet(host: Host, url: string): Promise<string> {
+  const argv = ["python3", "-c", HTTP_STATUS_PY, url];
   const r = await host.exec(argv, { timeoutMs: 60_000 });
   const code = r.stdout.trim();
   if (r.exitCode !== 0 || !/^[23]\d\d$/.test(code)) {
     throw new UserError(
       "API_CHECK_FAILED",
-      `on ${host.name}: \`${displayCommand(argv)}\` gave HTTP ${code || "nothing"}: ${tail(r.stderr, 800)}`,
+      `on ${host.name}: GET ${url} gave ${code ? `HTTP ${code}` : "no answer"}: ${tail(r.stderr, 800)}`,
       {
-        nextSteps: [`Look at the service's log on ${host.name}, fix the cause, then re-run.`],
+        nextSteps: [`Look at the service's log on the controller at ${url}, fix the cause, then re-run.`],
       },
     );
   }
   return code;
 }
 
-function read(raw: JsonObject): { service: string; address: string } {
+interface CheckParams {
+  service: string;
+  target: "new" | "old";
+  /** Required for `new`; for `old` the host of the openrc's auth URL when not given. */
+  address?: string;
+}
+
+function read(raw: JsonObject): CheckParams {
   const p = new Params("api.check", raw);
-  return { service: p.str("service"), address: normaliseIp(p.str("address")) };
+  const target = p.str("target", "new");
+  if (target !== "new" && target !== "old")
+    throw new UserError("PLAN_PARAM", `api.check: target must be new or old, not ${target}`);
+  const address = p.has("address") ? normaliseIp(p.str("address")) : undefined;
+  if (target === "new" && address === undefined)
+    throw new UserError("PLAN_PARAM", "api.check: address is required for target new");
+  return { service: p.str("service"), target, ...(address !== undefined ? { address } : {}) };
+}
+
+/** The API host of old's auth URL (`http://198.51.100.4:5000/v3` -> 198.51.100.4). */
+export function authUrlHost(authUrl: string | undefined): string | undefined {
+  if (!authUrl) return undefined;
+  try {
+    const h = new URL(authUrl).hostname;
+    return h.startsWith("[") ? h.slice(1, -1) : h;
+  } catch {
+    return undefined;
+  }
 }
 
 export function apiCheckStep(_deps: StepDeps): StepImpl {
   async function check(ctx: StepContext, raw: JsonObject, journalTempDir: boolean): Promise<string> {
-    const { service, address } = read(raw);
+    const { service, target, address: given } = read(raw);
     const neu = ctx.host("new");
     const http = HTTP_CHECKS[service];
+    const creds = http && given !== undefined ? undefined : await readAdminCredentials(ctx.host("old"));
+    const address = given ?? authUrlHost(creds?.authUrl);
+    if (address === undefined) {
+      throw new UserError(
+        "API_CHECK_FAILED",
+        "old's openrc/clouds.yaml names no auth URL: cannot tell where the old controller's APIs are",
+        { nextSteps: ["Add OS_AUTH_URL to the admin openrc on the old controller, then re-run."] },
+      );
+    }
     if (http) {
       let last: unknown;
       for (const path of http.paths) {
         try {
-          const code = await curl(neu, `http://${urlHost(address)}:${http.port}${path}`);
+          const code = await httpGet(neu, `http://${urlHost(address)}:${http.port}${path}`);
           return `${service} answers HTTP ${code} at ${address}:${http.port}${path}`;
         } catch (e) {
           last = e;
@@ -112,7 +138,7 @@ export function apiCheckStep(_deps: StepDeps): StepImpl {
     }
     const calls = API_CALLS[service];
     if (!calls) throw new UserError("PLAN_PARAM", `api.check: no check for service ${service}`);
-    const creds = await readAdminCredentials(ctx.host("old"));
+    if (!creds) throw new BugError("api.check: credentials are read for every CLI check");
     const prev = ctx.previousUndoData?.tempDir;
     if (typeof prev === "string" && TEMP_DIR_PATTERN.test(prev)) await removeTempDir(neu, prev);
     const results = await withOpenstackCli(
@@ -135,7 +161,7 @@ export function apiCheckStep(_deps: StepDeps): StepImpl {
         if (journalTempDir) ctx.checkpoint?.({ tempDir: dir });
       },
     );
-    return `${service} on ${address}: ${results.join("; ")}`;
+    return `${service} on ${target} (${address}): ${results.join("; ")}`;
   }
 
   return {

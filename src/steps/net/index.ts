@@ -1,8 +1,9 @@
 import type { StepImpl } from "../../engine/step.js";
 import type { StepDeps } from "../deps.js";
+import { localAliasStep } from "./local-alias.js";
 import { moveAddressStep } from "./move-address.js";
 
-/** net.move-address. */
+/** net.local-alias, net.move-address. */
 export function netSteps(deps: StepDeps): StepImpl[] {
-  return [moveAddressStep(deps)];
+  return [localAliasStep(deps), moveAddressStep(deps)];
 }

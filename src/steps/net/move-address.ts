@@ -4,6 +4,10 @@
  * new, and a gratuitous ARP from new with the moved address as source (without it computes keep old's MAC for
  * 30-50 s; LAB.md). Verify: present on new's interface, absent on old. Undo moves it back and ARPs from old.
  *
+ * A loopback alias of the address on new (net.local-alias: new's own traffic to it stays on new until the switch)
+ * is not "new holds it": it comes off lo in the same `ip -batch` that adds the address to new's interface, and
+ * undo puts it back.
+ *
  * Idempotent and crash-tolerant: every action looks at where the address is now. An address on neither host is
  * only accepted when the journal says this step removed it from old (a crash between del and add).
  */
@@ -15,6 +19,7 @@ import { beforeMoveProblems, planProblems, type MovePlan } from "../../net/valid
 import { UserError } from "../../lib/errors.js";
 import type { StepDeps } from "../deps.js";
 import { Params } from "../params.js";
+import { LOOPBACK, addAliasBatch, delAliasBatch } from "./local-alias.js";
 
 interface MoveParams extends MovePlan {
   network: string;
@@ -79,8 +84,18 @@ export function moveAddressStep(_deps: StepDeps): StepImpl {
       const old = ctx.host("old");
       const neu = ctx.host("new");
       const prevRemoved = ctx.previousUndoData?.removedFromOld === true;
-      const at = { old: await findAddress(old, m.address), new: await findAddress(neu, m.address) };
-      const undo: JsonObject = { address: m.address, prefix: m.prefix, removedFromOld: true };
+      const onNewNow = await findAddress(neu, m.address);
+      const aliased = onNewNow?.ifname === LOOPBACK || ctx.previousUndoData?.localAlias === true;
+      const at = {
+        old: await findAddress(old, m.address),
+        new: onNewNow?.ifname === LOOPBACK ? undefined : onNewNow,
+      };
+      const undo: JsonObject = {
+        address: m.address,
+        prefix: m.prefix,
+        removedFromOld: true,
+        localAlias: aliased,
+      };
 
       if (!at.old && at.new?.ifname === m.newInterface) {
         // Moved already (a redo after a crash past the add): just make sure neighbours know.
@@ -120,8 +135,13 @@ export function moveAddressStep(_deps: StepDeps): StepImpl {
       ctx.checkpoint?.(undo);
       const started = ctx.now().getTime();
       if (at.old) await old.run(["ip", "addr", "del", cidr(m), "dev", at.old.ifname]);
-      if (at.new?.ifname !== m.newInterface)
-        await neu.run(["ip", "addr", "add", cidr(m), "dev", m.newInterface]);
+      if (at.new?.ifname !== m.newInterface) {
+        // One round trip: the alias leaves lo and the address lands on the interface together.
+        const batch =
+          (onNewNow?.ifname === LOOPBACK ? delAliasBatch(m.address) : "") +
+          `addr add ${cidr(m)} dev ${m.newInterface}\n`;
+        await neu.run(["ip", "-batch", "-"], { stdin: batch });
+      }
       const added = ctx.now().getTime();
       await announce(ctx, neu, m, m.newInterface, flavour ?? "none");
       const ms = added - started;
@@ -151,10 +171,14 @@ export function moveAddressStep(_deps: StepDeps): StepImpl {
       const old = ctx.host("old");
       const neu = ctx.host("new");
       const onNew = await findAddress(neu, m.address);
-      if (onNew) await neu.run(["ip", "addr", "del", cidr(m), "dev", onNew.ifname]);
+      if (onNew && onNew.ifname !== LOOPBACK)
+        await neu.run(["ip", "addr", "del", `${m.address}/${onNew.prefix}`, "dev", onNew.ifname]);
       if (!(await onInterface(old, m, m.oldInterface)))
         await old.run(["ip", "addr", "add", cidr(m), "dev", m.oldInterface]);
       await announce(ctx, old, m, m.oldInterface);
+      // Back to how net.local-alias left new: its own traffic to the address stays on new.
+      if (undoData.localAlias === true && (await findAddress(neu, m.address)) === undefined)
+        await neu.run(["ip", "-batch", "-"], { stdin: addAliasBatch(m.address) });
     },
   };
 }

@@ -29,7 +29,8 @@ function setup(opts: { fail?: boolean } = {}) {
       };
     return { stdout: "id-1\nid-2\n" };
   });
-  neu.on(["curl", REST], { stdout: "200" });
+  // python3 -c <script> URL: the script prints the final HTTP status.
+  neu.on(["python3", "-c", REST], { stdout: "200\n" });
   return { old, neu, tmp, seen, deps: makeDeps(new FakeSql()) };
 }
 
@@ -58,7 +59,7 @@ describe("api.check", () => {
     expect(s.tmp.removed).toEqual(s.tmp.made);
     expect(s.neu.listFiles().filter((f) => f.includes("clouds.yaml"))).toEqual([]);
     expect(res).toMatchObject({
-      detail: "keystone on 198.51.100.5: token issue: 2 line(s); endpoint list: 2 line(s)",
+      detail: "keystone on new (198.51.100.5): token issue: 2 line(s); endpoint list: 2 line(s)",
     });
     expect(h.checkpoints).toEqual([{ tempDir: s.tmp.made[0] }]);
   });
@@ -84,22 +85,27 @@ describe("api.check", () => {
     const s = setup();
     const h = makeCtx({ old: s.old, new: s.neu });
     await apiCheckStep(s.deps).run(h.ctx, { service: "placement", address: "198.51.100.5" });
-    expect(s.neu.commands().at(-1)).toEqual([
-      "curl",
-      "-sS",
-      "-L",
-      "-o",
-      "/dev/null",
-      "-w",
-      "%{http_code}",
-      "--max-time",
-      "30",
-      "http://198.51.100.5:8778/",
-    ]);
-    s.neu.on(["curl", REST], { stdout: "503" });
+    expect(s.neu.commands().at(-1)?.at(-1)).toBe("http://198.51.100.5:8778/");
+    s.neu.on(["python3", "-c", REST], { stdout: "503\n" });
     await expect(
       apiCheckStep(s.deps).run(h.ctx, { service: "horizon", address: "198.51.100.5" }),
     ).rejects.toThrow(/gave HTTP 503/);
+    s.neu.on(["python3", "-c", REST], { exitCode: 2, stderr: "Connection refused\n" });
+    await expect(
+      apiCheckStep(s.deps).run(h.ctx, { service: "placement", address: "198.51.100.5" }),
+    ).rejects.toThrow(/no answer: Connection refused/);
+  });
+
+  it("target old asks the address of old's OS_AUTH_URL, still from new", async () => {
+    const s = setup();
+    const h = makeCtx({ old: s.old, new: s.neu });
+    const res = await apiCheckStep(s.deps).run(h.ctx, { service: "keystone", target: "old" });
+    const cloud = (s.seen[0]!.clouds.clouds as Record<string, Record<string, unknown>>).handover!;
+    expect(cloud).toMatchObject({ auth: { auth_url: "http://198.51.100.4:5000/v3" } });
+    expect(res).toMatchObject({ detail: expect.stringMatching(/^keystone on old \(198\.51\.100\.4\)/) });
+    expect(s.old.commands().filter((c) => c[0] !== "stat")).toEqual([]);
+    await apiCheckStep(s.deps).run(h.ctx, { service: "placement", target: "old" });
+    expect(s.neu.commands().at(-1)?.at(-1)).toBe("http://198.51.100.4:8778/");
   });
 });
 

@@ -33,20 +33,33 @@ function ipHost(
   };
   h.on(["ip", "-j", "addr", "show"], () => show());
   h.on(["ip", "-j", "addr", "show", "dev", /.*/], ({ argv }) => show(argv[5]));
-  h.on(["ip", "addr", "del", /.*/, "dev", /.*/], ({ argv }) => {
-    const [address, prefix] = argv[3]!.split("/");
-    const i = table.findIndex(
-      (a) => a.address === address && a.prefix === Number(prefix) && a.ifname === argv[5],
-    );
-    if (i < 0) return { exitCode: 2, stderr: "RTNETLINK answers: Cannot assign requested address" };
-    table.splice(i, 1);
-    return {};
-  });
-  h.on(["ip", "addr", "add", /.*/, "dev", /.*/], ({ argv }) => {
-    const [address, prefix] = argv[3]!.split("/");
+  const apply = (argv: readonly string[]): { exitCode?: number; stderr?: string } => {
+    const [address, prefix] = argv[1]!.split("/");
+    if (argv[0] === "del") {
+      const i = table.findIndex(
+        (a) => a.address === address && a.prefix === Number(prefix) && a.ifname === argv[3],
+      );
+      if (i < 0) return { exitCode: 2, stderr: "RTNETLINK answers: Cannot assign requested address" };
+      table.splice(i, 1);
+      return {};
+    }
     if (table.some((a) => a.address === address))
       return { exitCode: 2, stderr: "RTNETLINK answers: File exists" };
-    table.push({ ifname: argv[5]!, address: address!, prefix: Number(prefix) });
+    table.push({ ifname: argv[3]!, address: address!, prefix: Number(prefix) });
+    return {};
+  };
+  h.on(["ip", "addr", /^(add|del)$/, /.*/, "dev", /.*/], ({ argv }) => apply(argv.slice(2)));
+  // `ip -batch -`: each stdin line is `addr add|del CIDR dev IF`, applied in order; the first failure stops it.
+  h.on(["ip", "-batch", "-"], ({ stdin }) => {
+    for (const line of stdin
+      .toString("utf8")
+      .split("\n")
+      .filter((l) => l.trim() !== "")) {
+      const w = line.trim().split(/\s+/);
+      const r =
+        w[0] === "addr" && w.length === 5 ? apply(w.slice(1)) : { exitCode: 1, stderr: `bad: ${line}` };
+      if (r.exitCode) return r;
+    }
     return {};
   });
   h.on(
@@ -71,7 +84,9 @@ const params = {
   gratuitousArp: true,
 };
 
-function setup(opts: { oldHas?: boolean; newHas?: boolean; newHelp?: string; oldHelp?: string } = {}) {
+function setup(
+  opts: { oldHas?: boolean; newHas?: boolean; newAlias?: boolean; newHelp?: string; oldHelp?: string } = {},
+) {
   const old = ipHost(
     "old",
     [
@@ -85,6 +100,7 @@ function setup(opts: { oldHas?: boolean; newHas?: boolean; newHelp?: string; old
     [
       { ifname: "eth1", address: "198.51.100.5", prefix: 24 },
       ...(opts.newHas ? [{ ifname: "eth1", address: "198.51.100.4", prefix: 24 }] : []),
+      ...(opts.newAlias ? [{ ifname: "lo", address: "198.51.100.4", prefix: 32 }] : []),
     ],
     "newHelp" in opts ? opts.newHelp : HABETS_HELP,
   );
@@ -98,7 +114,7 @@ describe("net.move-address", () => {
     const step = moveAddressStep(s.deps);
     const undo = await step.run(h.ctx, params);
     expect(s.old.host.commands()).toContainEqual(["ip", "addr", "del", "198.51.100.4/24", "dev", "eth0"]);
-    expect(s.neu.host.commands()).toContainEqual(["ip", "addr", "add", "198.51.100.4/24", "dev", "eth1"]);
+    expect(s.neu.table).toContainEqual({ ifname: "eth1", address: "198.51.100.4", prefix: 24 });
     expect(s.neu.host.commands()).toContainEqual([
       "arping",
       "-q",
@@ -130,7 +146,7 @@ describe("net.move-address", () => {
     // Idempotent: running again changes nothing.
     const before =
       s.old.host.commands().length +
-      s.neu.host.commands().filter((a) => a[1] === "addr" && a[2] !== "show").length;
+      s.neu.host.commands().filter((a) => (a[1] === "addr" && a[2] !== "show") || a[1] === "-batch").length;
     await step.run(makeCtx({ old: s.old.host, new: s.neu.host }, h.checkpoints[0]).ctx, params);
     expect(s.old.host.commands().filter((a) => a[2] === "del")).toHaveLength(1);
     expect(before).toBeGreaterThan(0);
@@ -171,6 +187,27 @@ describe("net.move-address", () => {
     expect(s.neu.table.some((a) => a.address === "198.51.100.4" && a.ifname === "eth1")).toBe(true);
   });
 
+  it("a loopback alias on new (net.local-alias) leaves lo in the same ip -batch that adds it to eth1; undo puts it back", async () => {
+    const s = setup({ newAlias: true });
+    const h = makeCtx({ old: s.old.host, new: s.neu.host });
+    const step = moveAddressStep(s.deps);
+    const undo = (await step.run(h.ctx, params)) ?? {};
+    expect(undo).toMatchObject({ localAlias: true });
+    expect(s.neu.table.filter((a) => a.address === "198.51.100.4")).toEqual([
+      { ifname: "eth1", address: "198.51.100.4", prefix: 24 },
+    ]);
+    const batches = s.neu.host.calls.filter((c) => c.argv[1] === "-batch");
+    expect(batches.map((c) => c.stdin.toString())).toEqual([
+      "addr del 198.51.100.4/32 dev lo\naddr add 198.51.100.4/24 dev eth1\n",
+    ]);
+    expect(await step.verify(h.ctx, params)).toMatchObject({ ok: true });
+    await step.undo!(h.ctx, params, undo);
+    expect(s.neu.table.filter((a) => a.address === "198.51.100.4")).toEqual([
+      { ifname: "lo", address: "198.51.100.4", prefix: 32 },
+    ]);
+    expect(s.old.table).toContainEqual({ ifname: "eth0", address: "198.51.100.4", prefix: 24 });
+  });
+
   it("refuses before changing anything: address not on old, or already on new", async () => {
     const a = setup({ oldHas: false });
     await expect(
@@ -185,7 +222,7 @@ describe("net.move-address", () => {
     for (const x of [a, b])
       expect(
         [...x.old.host.commands(), ...x.neu.host.commands()].filter(
-          (c) => c[1] === "addr" && c[2] !== "show",
+          (c) => (c[1] === "addr" && c[2] !== "show") || c[1] === "-batch",
         ),
       ).toEqual([]);
   });
