@@ -13,8 +13,13 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     const c = (action as unknown as { exitCodeResult?: number }).exitCodeResult;
     if (typeof c === "number") code = c;
   });
+  // `handover` alone: the wizard on a terminal; without one, the help (exit 2) and where to go instead.
+  const bare = argv.every((a) => a === "--debug");
+  if (bare && !io.isTTY) {
+    io.stderr("No command given. Without a terminal use an answer file: handover run -f answers.yaml\n");
+  }
   try {
-    await program.parseAsync([...argv], { from: "user" });
+    await program.parseAsync(bare && io.isTTY ? [...argv, "wizard"] : [...argv], { from: "user" });
     return code;
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
