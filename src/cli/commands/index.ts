@@ -7,5 +7,4 @@ import "./run.js";
 import "./status.js";
 import "./rollback.js";
 import "./finalize.js";
-import "./report.js";
 import "./wizard.js";
