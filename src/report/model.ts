@@ -136,6 +136,7 @@ export interface Transfer {
   readonly stepId: string;
   readonly title: string;
   readonly kind: string;
+  readonly status: StepStatus;
   /** A path, a database, or the volumes' location. */
   readonly what: string;
   readonly pass?: string;

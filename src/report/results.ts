@@ -66,7 +66,13 @@ export function transfers(state: JournalState, done: ReadonlyMap<string, DoneRec
     if (kind !== "files.sync" && kind !== "db.copy" && kind !== "volumes.copy") continue;
     const u = done.get(s.id)?.undoData;
     const pass = str(p, "pass");
-    const base = { stepId: s.id, title: s.step.title, kind, ...(pass === undefined ? {} : { pass }) };
+    const base = {
+      stepId: s.id,
+      title: s.step.title,
+      kind,
+      status: s.status,
+      ...(pass === undefined ? {} : { pass }),
+    };
     if (kind === "volumes.copy") {
       const vols = arr(p["volumes"]).map((v) => obj(v));
       const gb = vols.reduce((sum, v) => sum + (num(v, "sizeGb") ?? 0), 0);

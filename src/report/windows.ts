@@ -36,9 +36,7 @@ export function freezeWindow(state: JournalState, bars: readonly Bar[]): FreezeW
         ?.endMs,
   );
   const switchEnd =
-    switchSteps.length > 0 && switchEnds.every((e) => e !== undefined)
-      ? Math.max(...switchEnds)
-      : undefined;
+    switchSteps.length > 0 && switchEnds.every((e) => e !== undefined) ? Math.max(...switchEnds) : undefined;
   if (switchEnd !== undefined && (undoneMs === undefined || switchEnd <= undoneMs)) {
     return { stepId: step.id, startMs: from, endMs: switchEnd, endedBy: "switch" };
   }

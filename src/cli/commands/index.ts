@@ -7,4 +7,5 @@ import "./run.js";
 import "./status.js";
 import "./rollback.js";
 import "./finalize.js";
+import "./report.js";
 import "./wizard.js";

@@ -1,0 +1,222 @@
+/**
+ * The report model from journals written by the real Journal writer: completed, failed, rolled back, live.
+ */
+import { afterEach, describe, expect, it } from "vitest";
+import { buildReport } from "../../../src/report/build.js";
+import { completedRun, failedRun, reportPlan, rolledBack, T0, JournalScript } from "./fixtures.js";
+
+const scripts: JournalScript[] = [];
+afterEach(() => {
+  for (const s of scripts.splice(0)) s.remove();
+});
+function keep<T extends JournalScript>(s: T): T {
+  scripts.push(s);
+  return s;
+}
+
+describe("report model", () => {
+  it("completed run: one bar per attempt, the freeze until the switch ended, inventory and API side by side", () => {
+    const j = keep(completedRun());
+    const m = buildReport(j.records(), { now: new Date(j.nowMs + 3_600_000) });
+    expect(m.outcome).toBe("completed");
+    expect(m.sourceRelease).toBe("victoria");
+    expect(m.hosts).toEqual(["old", "new"]);
+    const starts = j.records().filter((r) => r.type === "step-start");
+    const bars = m.timeline.phases.flatMap((p) => p.steps.flatMap((s) => s.bars));
+    expect(bars).toHaveLength(starts.length);
+    expect(bars.every((b) => b.result === "done")).toBe(true);
+    // Phases in migration order, steps grouped under them.
+    expect(m.timeline.phases.map((p) => p.phase)).toEqual([
+      "preflight",
+      "provision",
+      "warm",
+      "freeze",
+      "databases",
+      "configs",
+      "upgrade",
+      "data",
+      "services",
+      "verify",
+      "switch",
+    ]);
+    const at = (type: string, id: string): number =>
+      Date.parse(j.records().find((r) => r.type === type && "stepId" in r && r.stepId === id)!.at);
+    expect(m.freeze).toEqual({
+      stepId: "freeze.apis",
+      startMs: at("step-start", "freeze.apis"),
+      endMs: at("step-done", "net.switch.mgmt"),
+      endedBy: "switch",
+    });
+    expect(m.startMs).toBe(T0);
+    expect(m.blackout.moves).toEqual([
+      expect.objectContaining({
+        stepId: "net.switch.mgmt",
+        address: "198.51.100.4",
+        network: "mgmt",
+        moveMs: 412,
+      }),
+    ]);
+    expect(m.blackout.measuredMs).toBeUndefined();
+    expect(m.inventory.rows).toEqual([
+      { name: "projects", before: 3, after: 3 },
+      { name: "instances", before: 4, after: 4 },
+      { name: "block device mappings", before: 2, after: 2 },
+    ]);
+    expect(m.apiChecks).toEqual([
+      {
+        service: "keystone",
+        old: {
+          stepId: "pre.keystone.api",
+          status: "done",
+          detail: "keystone on old: token issue ok, endpoint list 9 lines",
+        },
+        new: {
+          stepId: "verify.keystone.api",
+          status: "done",
+          detail: "keystone on new: token issue ok, endpoint list 9 lines",
+        },
+      },
+    ]);
+    expect(m.upgradeChecks.map((c) => [c.stepId, c.host, c.result])).toEqual([
+      ["pre.upgrade-check.nova", "old", "warning"],
+      ["svc.nova.upgrade-check", "new", "ok"],
+    ]);
+    expect(m.configDiffs).toHaveLength(1);
+    expect(m.configDiffs[0]!.files[0]!.unified).toContain(
+      "+connection = mysql+pymysql://nova:****@127.0.0.1/nova",
+    );
+    expect(m.totalBytes).toBe(3 * 1024 ** 3 + 50 * 1024 ** 2 + 10 * 1024 ** 2);
+    expect(m.transfers.find((t) => t.kind === "volumes.copy")).toMatchObject({
+      volumes: 2,
+      provisionedBytes: 3 * 1024 ** 3,
+    });
+    expect(m.warnings.map((w) => w.source)).toEqual(["plan", "note"]);
+  });
+
+  it("completed run: rollback would undo reversible steps newest first, and stops at the irreversible one", () => {
+    const j = keep(completedRun());
+    const m = buildReport(j.records(), { now: new Date(j.nowMs) });
+    const items = m.rollback.items;
+    // Newest first: the order of their step-done records, reversed.
+    const doneOrder = j
+      .records()
+      .filter((r) => r.type === "step-done")
+      .map((r) => (r as { stepId: string }).stepId)
+      .reverse();
+    expect(items.map((i) => i.stepId)).toEqual(doneOrder);
+    expect(items[0]).toMatchObject({ stepId: "net.switch.mgmt", action: "undo" });
+    expect(items[0]!.description).toBe(
+      "move 198.51.100.4/24 back to old's eth0 and announce it from old (gratuitous ARP)",
+    );
+    const contract = items.find((i) => i.stepId === "up.keystone.contract")!;
+    expect(contract).toMatchObject({
+      action: "blocked",
+      irreversible: expect.stringContaining("keystone schema"),
+    });
+    const older = items.slice(items.indexOf(contract) + 1);
+    expect(older.length).toBeGreaterThan(0);
+    expect(older.every((i) => i.action === "blocked")).toBe(true);
+    expect(items.find((i) => i.stepId === "pre.inventory.old")).toBeDefined();
+    const newer = items.slice(0, items.indexOf(contract));
+    expect(newer.find((i) => i.stepId === "verify.inventory")?.action).toBe("no-op");
+    expect(newer.find((i) => i.stepId === "freeze.apis")).toBeUndefined(); // older than the contract
+    expect(newer.find((i) => i.stepId === "switch.old.stop")?.description).toBe(
+      "start again on old the units it stopped: nova-conductor",
+    );
+  });
+
+  it("a canary's measurement is the blackout", () => {
+    const j = keep(completedRun({ canary: true }));
+    const m = buildReport(j.records(), { now: new Date(j.nowMs) });
+    expect(m.blackout.canaries).toEqual([
+      { stepId: "switch.canary", status: "done", blackoutMs: 1800, replies: 40, lost: 2 },
+    ]);
+    expect(m.blackout.measuredMs).toBe(1800);
+    // The canary is a switch step: the freeze lasts until it is done too.
+    expect(m.freeze?.endMs).toBe(
+      Date.parse(j.records().find((r) => r.type === "step-done" && r.stepId === "switch.canary")!.at),
+    );
+  });
+
+  it("failed run: the failed bar, the freeze still in effect, the failure among the warnings", () => {
+    const j = keep(failedRun());
+    const m = buildReport(j.records(), { now: new Date(j.nowMs + 86_400_000) });
+    expect(m.outcome).toBe("failed");
+    expect(m.failed.map((f) => f.stepId)).toEqual(["svc.nova.upgrade-check"]);
+    const bar = m.timeline.phases
+      .flatMap((p) => p.steps)
+      .find((s) => s.id === "svc.nova.upgrade-check")!.bars;
+    expect(bar).toEqual([expect.objectContaining({ result: "failed", attempt: 1 })]);
+    expect(bar[0]!.endMs - bar[0]!.startMs).toBe(5_000);
+    expect(m.freeze?.endMs).toBeUndefined();
+    // Not live: the chart ends at the last record, not at the (much later) report time.
+    expect(m.timeline.endMs).toBe(Date.parse(j.records().at(-1)!.at));
+    expect(m.timeline.notStarted).toBe(4);
+    expect(m.upgradeChecks.find((c) => c.stepId === "svc.nova.upgrade-check")).toMatchObject({
+      result: "failure",
+      detail: expect.stringContaining("FAILED (exit 2)"),
+    });
+    expect(m.inventory.after).toMatchObject({ stepId: "verify.inventory", status: "pending" });
+    expect(m.warnings.filter((w) => w.source === "failed")).toHaveLength(1);
+  });
+
+  it("rolled back: undo bars, the freeze ended by the rollback, nothing left for rollback to do", () => {
+    const j = keep(rolledBack());
+    const m = buildReport(j.records(), { now: new Date(j.nowMs) });
+    expect(m.outcome).toBe("rolled-back");
+    expect(m.rollbacks).toEqual([
+      expect.objectContaining({ complete: true, message: "Rollback complete: 12 step(s) undone." }),
+    ]);
+    const all = m.timeline.phases.flatMap((p) => p.steps.flatMap((s) => s.bars));
+    const undos = j.records().filter((r) => r.type === "undo-start").length;
+    expect(all.filter((b) => b.type === "undo")).toHaveLength(undos);
+    expect(all.filter((b) => b.type === "undo").every((b) => b.result === "done")).toBe(true);
+    const freezeUndo = j.records().find((r) => r.type === "undo-done" && r.stepId === "freeze.apis")!;
+    expect(m.freeze).toMatchObject({ endedBy: "rollback", endMs: Date.parse(freezeUndo.at) });
+    expect(m.rollback.items.length).toBeGreaterThan(0);
+    expect(m.rollback.items.every((i) => i.action === "already-undone")).toBe(true);
+    // The diff stays in the report as history, marked undone.
+    expect(m.configDiffs[0]).toMatchObject({ stepId: "cfg.nova.rewrite", undone: true });
+  });
+
+  it("a crash leaves an attempt open: it ends at the last record before the next run, and is interrupted", () => {
+    const j = keep(new JournalScript(reportPlan()));
+    j.add({ type: "run-start", concurrency: 1, resume: false });
+    j.ran("pre.health.old", 1_000);
+    j.add({ type: "step-start", stepId: "pre.upgrade-check.nova", attempt: 1 });
+    const lastSign = j
+      .tick(2_000)
+      .add({ type: "note", stepId: "pre.upgrade-check.nova", level: "info", message: "x" });
+    j.tick(600_000); // the process died; the operator comes back ten minutes later
+    j.add({ type: "run-start", concurrency: 1, resume: true });
+    j.add({ type: "step-start", stepId: "pre.upgrade-check.nova", attempt: 2 });
+    j.tick(1_000).add({
+      type: "step-done",
+      stepId: "pre.upgrade-check.nova",
+      undoData: { exitCode: 0 },
+      verify: "ok",
+    });
+    // A second step is still open at the end: running when the lock is held, else interrupted.
+    j.add({ type: "step-start", stepId: "pre.inventory.old", attempt: 1 });
+    const bars = (m: ReturnType<typeof buildReport>, id: string) =>
+      m.timeline.phases.flatMap((p) => p.steps).find((s) => s.id === id)!.bars;
+
+    const dead = buildReport(j.records(), { now: new Date(j.nowMs + 5_000) });
+    expect(bars(dead, "pre.upgrade-check.nova").map((b) => [b.attempt, b.result])).toEqual([
+      [1, "interrupted"],
+      [2, "done"],
+    ]);
+    expect(bars(dead, "pre.upgrade-check.nova")[0]!.endMs).toBe(Date.parse(lastSign.at));
+    expect(bars(dead, "pre.inventory.old")[0]).toMatchObject({ result: "interrupted" });
+    expect(dead.outcome).toBe("interrupted");
+
+    const live = buildReport(j.records(), {
+      now: new Date(j.nowMs + 5_000),
+      lockedBy: { pid: 1, hostname: "h", startedAt: new Date(T0).toISOString(), command: "run" },
+    });
+    expect(live.live).toBe(true);
+    expect(live.outcome).toBe("running");
+    expect(bars(live, "pre.inventory.old")[0]).toMatchObject({ result: "running", endMs: j.nowMs + 5_000 });
+    expect(live.timeline.endMs).toBe(j.nowMs + 5_000);
+  });
+});
