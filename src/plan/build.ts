@@ -493,7 +493,8 @@ export function buildPlan(input: PlanInput, facts: Facts, catalog: Catalog): Pla
         title: `${s} answers on the old controller (before the freeze, for comparison)`,
         phase: "warm",
         hosts: ["new", "old"],
-        reads: [`old:service:${s}`],
+        // Old's API units: once the freeze (which writes them) is done, a resume does not ask frozen APIs again.
+        reads: uniqueUnits(catalog, old.os.id, [s], (u) => u.api).map((u) => `old:service:${u}`),
         commands: [`[new] ${apiCheckSummary(s, "old's OS_AUTH_URL host")}`],
         after: [install],
         params: { service: s, target: "old" },

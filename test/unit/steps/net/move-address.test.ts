@@ -196,10 +196,10 @@ describe("net.move-address", () => {
     expect(s.neu.table.filter((a) => a.address === "198.51.100.4")).toEqual([
       { ifname: "eth1", address: "198.51.100.4", prefix: 24 },
     ]);
-    const batches = s.neu.host.calls.filter((c) => c.argv[1] === "-batch");
-    expect(batches.map((c) => c.stdin.toString())).toEqual([
-      "addr del 198.51.100.4/32 dev lo\naddr add 198.51.100.4/24 dev eth1\n",
-    ]);
+    const batches = s.neu.host.calls.flatMap((c) =>
+      "argv" in c && c.argv[1] === "-batch" ? [c.stdin.toString()] : [],
+    );
+    expect(batches).toEqual(["addr del 198.51.100.4/32 dev lo\naddr add 198.51.100.4/24 dev eth1\n"]);
     expect(await step.verify(h.ctx, params)).toMatchObject({ ok: true });
     await step.undo!(h.ctx, params, undo);
     expect(s.neu.table.filter((a) => a.address === "198.51.100.4")).toEqual([
