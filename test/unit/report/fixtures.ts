@@ -300,9 +300,9 @@ const DURATIONS: Record<string, number> = {
   "switch.canary": 20_000,
 };
 
-export function completedRun(o: { canary?: boolean } = {}): JournalScript {
+export function completedRun(o: { canary?: boolean; stateDir?: string } = {}): JournalScript {
   const plan = reportPlan(o);
-  const j = new JournalScript(plan);
+  const j = new JournalScript(plan, o.stateDir);
   j.add({ type: "run-start", concurrency: 1, resume: false });
   for (const step of plan.steps) {
     if (step.id === "up.keystone.contract") {
