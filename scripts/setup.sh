@@ -7,9 +7,11 @@ cd "$(dirname "$0")/.."
 
 # debootstrap, dpkg-dev: the lab's root filesystems and package mirror; openssh, mariadb, rsync, arping, iproute2:
 # real components for integration and lab tests; python3-oslo.config and python3-sqlalchemy: the config editor is
-# cross-checked against the real readers; tmux: the wizard's pseudo-terminal test.
+# cross-checked against the real readers; tmux: the wizard's pseudo-terminal test; chromium: the report's
+# real-browser test (playwright-core drives /usr/bin/chromium, it downloads no browser).
 APT_PACKAGES="debootstrap dpkg-dev openssh-server openssh-client mariadb-server mariadb-client rsync arping
-  iproute2 iputils-ping procps python3 ca-certificates util-linux mount tmux python3-oslo.config python3-sqlalchemy"
+  iproute2 iputils-ping procps python3 ca-certificates util-linux mount tmux python3-oslo.config python3-sqlalchemy
+  chromium"
 
 missing=""
 for p in $APT_PACKAGES; do
