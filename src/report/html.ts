@@ -36,6 +36,7 @@ code{font-size:12.5px;background:var(--soft);padding:1px 4px;border-radius:4px;o
 .summary .value{font-size:22px;font-weight:650;margin-top:2px;font-variant-numeric:tabular-nums}
 .summary .note{font-size:12.5px;color:var(--muted)}
 .tone-good .value{color:var(--good)}.tone-bad .value{color:var(--bad)}.tone-warn .value{color:var(--warn)}
+.scroll{max-width:100%;overflow-x:auto}
 table{width:100%;border-collapse:collapse;font-size:13px;margin:6px 0 10px}
 th,td{text-align:left;padding:6px 9px;border-bottom:1px solid var(--line);vertical-align:top;overflow-wrap:anywhere}
 th{background:var(--soft);font-weight:600;font-size:12px;color:#3a4655;white-space:nowrap}
@@ -102,7 +103,8 @@ function table(
   const th = head
     .map((h) => (Array.isArray(h) ? `<th class="${h[1]}">${esc(h[0])}</th>` : `<th>${esc(h)}</th>`))
     .join("");
-  return `<table><thead><tr>${th}</tr></thead><tbody>${rows.map((r, i) => `<tr${rowClasses[i] ? ` class="${rowClasses[i]}"` : ""}>${r.join("")}</tr>`).join("\n")}</tbody></table>`;
+  // Wrapped so a wide table scrolls on its own on a narrow screen instead of widening the page.
+  return `<div class="scroll"><table><thead><tr>${th}</tr></thead><tbody>${rows.map((r, i) => `<tr${rowClasses[i] ? ` class="${rowClasses[i]}"` : ""}>${r.join("")}</tr>`).join("\n")}</tbody></table></div>`;
 }
 
 /** Text that may span lines (tool output): a pre block when it does, else inline. */
