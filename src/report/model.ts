@@ -137,6 +137,8 @@ export interface Transfer {
   readonly title: string;
   readonly kind: string;
   readonly status: StepStatus;
+  /** It finished at least once (a step-done was journaled), even if undone since. */
+  readonly finished: boolean;
   /** A path, a database, or the volumes' location. */
   readonly what: string;
   readonly pass?: string;

@@ -71,6 +71,7 @@ export function transfers(state: JournalState, done: ReadonlyMap<string, DoneRec
       title: s.step.title,
       kind,
       status: s.status,
+      finished: done.has(s.id),
       ...(pass === undefined ? {} : { pass }),
     };
     if (kind === "volumes.copy") {

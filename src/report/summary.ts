@@ -71,8 +71,10 @@ export function summaryItems(m: ReportModel): SummaryItem[] {
       : formatDuration((m.endMs ?? (m.live ? m.generatedAtMs : m.timeline.endMs)) - m.startMs);
   const fr = freezeText(m);
   const bo = blackoutText(m);
-  const volumes = m.transfers.reduce((s, t) => s + (t.volumes ?? 0), 0);
-  const copied = m.transfers.filter((t) => t.bytes !== undefined).length;
+  // Only what was copied: a pending volume copy has its planned volumes but moved nothing yet.
+  const finished = m.transfers.filter((t) => t.finished);
+  const volumes = finished.reduce((s, t) => s + (t.volumes ?? 0), 0);
+  const copied = finished.filter((t) => t.bytes !== undefined).length;
   return [
     {
       key: "outcome",
@@ -93,7 +95,10 @@ export function summaryItems(m: ReportModel): SummaryItem[] {
       key: "copied",
       label: "Data copied",
       value: formatBytes(m.totalBytes),
-      note: `${copied} copy step(s)${volumes > 0 ? ` + ${volumes} volume(s)` : ""}`,
+      note:
+        copied + volumes === 0
+          ? "no copy has finished yet"
+          : `${copied} copy step(s)${volumes > 0 ? ` + ${volumes} volume(s)` : ""}`,
     },
   ];
 }

@@ -138,5 +138,7 @@ describe("html", () => {
     expect(html.match(/<rect class="undo-bar undo-done"/g)).toHaveLength(undos);
     expect(html).toContain('<div class="value">Rolled back</div>');
     expect(html).toContain("ended by a rollback");
+    // The volume copy failed: its planned volumes are not counted as copied; the undone copies were.
+    expect(html).toMatch(/data-key="copied">.*<div class="note">3 copy step\(s\)<\/div>/);
   });
 });
