@@ -10,15 +10,19 @@ import { checkSemantics, viewOfRaw } from "../answers/semantic.js";
 import type { InterfaceFacts } from "../plan/facts.js";
 import type { Validation } from "./ask.js";
 
-/** Errors the answer file's cross-field checks find at `path` in `draft` (answers so far, raw shape). */
-export function semanticErrorsAt(draft: unknown, path: FieldPath): string[] {
-  const want = formatPath(path);
+/**
+ * Errors the answer file's cross-field checks find at `paths` in `draft` (answers so far, raw shape). Several
+ * paths because a conflict is reported at the other field (a moved address equal to the old controller's SSH
+ * address is an error at controllers.old.ssh.address): the question that created it must see it.
+ */
+export function semanticErrorsAt(draft: unknown, ...paths: FieldPath[]): string[] {
+  const want = new Set(paths.map(formatPath));
   return checkSemantics(
     viewOfRaw(draft),
     (severity, p, message) => ({ severity, file: "", line: 0, col: 0, path: formatPath(p), message }),
     { releases: RELEASES },
   )
-    .filter((d) => d.severity === "error" && d.path === want)
+    .filter((d) => d.severity === "error" && want.has(d.path))
     .map((d) => d.message);
 }
 

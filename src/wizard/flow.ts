@@ -32,6 +32,14 @@ type Mutable<T> = { -readonly [K in keyof T]?: T[K] };
 type MysqlAnswer = AnswersInput["controllers"]["old"]["mysql"];
 type NetworkAnswer = AnswersInput["networks"][number];
 
+/** Where a clash with network i's moved address is reported: the address itself, or the field it clashes with. */
+const ADDRESS_FIELDS = (i: number): (string | number)[][] => [
+  ["networks", i, "address"],
+  ["controllers", "old", "ssh", "address"],
+  ["controllers", "new", "ssh", "address"],
+  ["controllers", "new", "staging_address"],
+];
+
 export interface WizardOutcome {
   readonly answers: AnswersInput;
   /** What was discovered, for the summary printed at the end. */
@@ -565,9 +573,7 @@ async function askNetworks(
         validate: (v) => {
           const syntax = checkIp(v.trim());
           if (syntax !== true) return syntax;
-          return firstReason(
-            semanticErrorsAt(withCandidate({ address: v.trim() }), ["networks", i, "address"]),
-          );
+          return firstReason(semanticErrorsAt(withCandidate({ address: v.trim() }), ...ADDRESS_FIELDS(i)));
         },
       })
     ).trim();
