@@ -2,13 +2,13 @@
  * Journal records -> ReportModel. Pure: the caller reads the journal (and whether a live process holds the lock)
  * and passes the clock, so tests build reports from journals written by the real Journal writer.
  */
-import { deriveState, type JournalRecord } from "../engine/journal.js";
+import { deriveState, type JournalRecord, type TornLine } from "../engine/journal.js";
 import type { LockInfo } from "../engine/lock.js";
 import { summarizeJournal } from "../engine/status.js";
 import { BugError } from "../lib/errors.js";
 import { apiChecks, inventory } from "./inventory.js";
 import type { ReportModel, RunInfo } from "./model.js";
-import { lastDoneByStep, ms } from "./records.js";
+import { arr, lastDoneByStep, ms } from "./records.js";
 import { configDiffs, transfers, upgradeChecks, warnings } from "./results.js";
 import { rollbackPreview } from "./rollback-preview.js";
 import { buildTimeline, extractBars } from "./timeline.js";
@@ -18,6 +18,8 @@ export interface BuildReportOptions {
   readonly now: Date;
   /** Pass only when that process is alive (readStatus decides): the run is in progress. */
   readonly lockedBy?: LockInfo;
+  /** A last line cut short by a crash (readJournal reports it): shown among the warnings. */
+  readonly torn?: TornLine;
 }
 
 export function buildReport(records: readonly JournalRecord[], o: BuildReportOptions): ReportModel {
@@ -56,7 +58,18 @@ export function buildReport(records: readonly JournalRecord[], o: BuildReportOpt
   }
   const starts = [...runs, ...rollbacks].map((r) => r.startMs);
   const ends = [...runs, ...rollbacks].map((r) => r.endMs).filter((x): x is number => x !== undefined);
-  const hosts = [...new Set(state.plan.steps.flatMap((s) => s.hosts))];
+  // Computes are named in check.computes' params even where no step touches them over SSH.
+  const computes = state.plan.steps.flatMap((s) =>
+    arr(s.params["computes"]).filter((c): c is string => typeof c === "string"),
+  );
+  const hosts = [...new Set([...state.plan.steps.flatMap((s) => s.hosts), ...computes])];
+  const warned = warnings(records, state);
+  if (o.torn) {
+    warned.push({
+      source: "run",
+      message: `The journal's last line (line ${o.torn.line}, ${o.torn.bytes} bytes) was cut short by a crash mid-write; the report ends before it and the next run discards it.`,
+    });
+  }
   const tr = transfers(state, done);
   const freeze = freezeWindow(state, bars);
 
@@ -84,7 +97,7 @@ export function buildReport(records: readonly JournalRecord[], o: BuildReportOpt
     configDiffs: configDiffs(state, done),
     transfers: tr,
     totalBytes: tr.reduce((sum, t) => sum + (t.bytes ?? 0), 0),
-    warnings: warnings(records, state),
+    warnings: warned,
     rollback: rollbackPreview(state),
   };
 }

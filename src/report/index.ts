@@ -44,6 +44,7 @@ export function readReport(stateDir: string, o: ReadReportOptions = {}): ReportM
   return buildReport(read.records, {
     now: o.now ?? new Date(),
     ...(status?.lockedBy ? { lockedBy: status.lockedBy } : {}),
+    ...(read.torn ? { torn: read.torn } : {}),
   });
 }
 

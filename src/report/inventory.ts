@@ -2,7 +2,7 @@
  * Before and after, side by side: the inventory counts (inventory.capture on old, inventory.compare on new; both
  * journal `counts` with their step-done, and say them in their verify text, which is read when a recovered step
  * journaled no counts) and the API checks (api.check: `pre.<service>.api` asks old before the freeze,
- * `verify.<service>.api` asks new; each journals a detail line).
+ * `verify.<service>.api` asks new, as `params.target` says; each journals a detail line).
  */
 import type { JournalState, StepState } from "../engine/journal.js";
 import type { ApiCheckRow, ApiCheckSide, Inventory, InventoryRow, InventorySide } from "./model.js";
@@ -75,8 +75,9 @@ export function apiChecks(state: JournalState, done: ReadonlyMap<string, DoneRec
     if (s.step.kind !== "api.check") continue;
     const service = str(s.step.params, "service") ?? s.id;
     const row = rows.get(service) ?? {};
-    // pre.* runs against old before the freeze; everything else (verify.*) against new.
-    if (s.id.startsWith("pre.")) row.old = apiSide(s, done);
+    // `target` names the controller asked; plans without it: pre.* asked old before the freeze, verify.* new.
+    const target = str(s.step.params, "target") ?? (s.id.startsWith("pre.") ? "old" : "new");
+    if (target === "old") row.old = apiSide(s, done);
     else row.new = apiSide(s, done);
     rows.set(service, row);
   }

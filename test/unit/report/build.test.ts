@@ -2,7 +2,11 @@
  * The report model from journals written by the real Journal writer: completed, failed, rolled back, live.
  */
 import { afterEach, describe, expect, it } from "vitest";
+import { appendFileSync } from "node:fs";
+import { join } from "node:path";
 import { buildReport } from "../../../src/report/build.js";
+import type { PlannedStep } from "../../../src/engine/step.js";
+import { readReport } from "../../../src/report/index.js";
 import { completedRun, failedRun, reportPlan, rolledBack, T0, JournalScript } from "./fixtures.js";
 
 const scripts: JournalScript[] = [];
@@ -218,5 +222,52 @@ describe("report model", () => {
     expect(live.outcome).toBe("running");
     expect(bars(live, "pre.inventory.old")[0]).toMatchObject({ result: "running", endMs: j.nowMs + 5_000 });
     expect(live.timeline.endMs).toBe(j.nowMs + 5_000);
+  });
+
+  it("api.check's target param decides the side; computes named by check.computes are hosts", () => {
+    const plan = reportPlan();
+    const extra: PlannedStep[] = [
+      {
+        ...plan.steps.find((x) => x.id === "verify.keystone.api")!,
+        id: "api.glance.before",
+        phase: "preflight",
+        params: { service: "glance", target: "old" },
+      },
+      {
+        ...plan.steps.find((x) => x.id === "switch.old.stop")!,
+        id: "switch.verify",
+        kind: "check.computes",
+        hosts: ["new"],
+        params: { computes: ["compute1", "compute2"] },
+      },
+    ];
+    const j = keep(new JournalScript({ ...plan, steps: [...plan.steps, ...extra] }));
+    j.add({ type: "run-start", concurrency: 1, resume: false });
+    j.add({ type: "step-start", stepId: "api.glance.before", attempt: 1 });
+    j.add({
+      type: "step-done",
+      stepId: "api.glance.before",
+      undoData: { detail: "glance on old: 2 images" },
+      verify: "v",
+    });
+    const m = buildReport(j.records(), { now: new Date(j.nowMs) });
+    expect(m.apiChecks.find((r) => r.service === "glance")).toEqual({
+      service: "glance",
+      old: { stepId: "api.glance.before", status: "done", detail: "glance on old: 2 images" },
+    });
+    expect(m.hosts).toEqual(["old", "new", "compute1", "compute2"]);
+  });
+
+  it("a torn last line (crash mid-write) is reported among the warnings, the records before it rendered", () => {
+    const j = keep(failedRun());
+    appendFileSync(
+      join(j.stateDir, "journal.jsonl"),
+      '{"seq":999,"at":"2026-11-22T02:00:00.000Z","type":"no',
+    );
+    const m = readReport(j.stateDir, { now: new Date(j.nowMs) });
+    expect(m.outcome).toBe("failed");
+    expect(m.warnings.at(-1)?.message).toMatch(
+      /^The journal's last line \(line \d+, 53 bytes\) was cut short/,
+    );
   });
 });
