@@ -1089,7 +1089,13 @@ export function buildPlan(input: PlanInput, facts: Facts, catalog: Catalog): Pla
         reads: [`new:service:${s}`],
         commands: [`[new] ${apiCheckSummary(s, input.stagingAddress)}`],
         after: started.get(s) ?? allStarted,
-        params: { service: s, target: "new", address: input.stagingAddress },
+        params: {
+          service: s,
+          target: "new",
+          address: input.stagingAddress,
+          // The dashboard answers only to the names in its ALLOWED_HOSTS: ask it as clients will after the switch.
+          ...(s === "horizon" && input.networks[0] ? { hostHeader: input.networks[0].address } : {}),
+        },
       }),
     );
   }

@@ -374,6 +374,8 @@ ini_apply
 H=/etc/openstack-dashboard/local_settings.py
 sed -i "s/^OPENSTACK_HOST = .*/OPENSTACK_HOST = \"$MGMT\"/" $H
 sed -i 's|^OPENSTACK_KEYSTONE_URL = .*|OPENSTACK_KEYSTONE_URL = "http://%s:5000/v3" % OPENSTACK_HOST|' $H
+# As an operator serving the dashboard would have it: the API address among the allowed Host names.
+sed -i "s/^ALLOWED_HOSTS = .*/ALLOWED_HOSTS = ['localhost', '$MGMT']/" $H
 grep -q '^OPENSTACK_KEYSTONE_DEFAULT_ROLE' $H || echo 'OPENSTACK_KEYSTONE_DEFAULT_ROLE = "member"' >>$H
 
 # ---------------------------------------------------------------------------------------------------------

@@ -57,22 +57,24 @@ async function downloadSmallestImage(cli: OpenstackCli, host: Host): Promise<str
 /** Prints the final HTTP status of a GET (redirects followed); exits 0 for any status, 2 when unreachable. */
 const HTTP_STATUS_PY = [
   "import sys, urllib.request, urllib.error",
+  "h = {'Host': sys.argv[2]} if len(sys.argv) > 2 else {}",
   "try:",
-  "    r = urllib.request.urlopen(sys.argv[1], timeout=30); print(r.status)",
+  "    r = urllib.request.urlopen(urllib.request.Request(sys.argv[1], headers=h), timeout=30); print(r.status)",
   "except urllib.error.HTTPError as e:",
   "    print(e.code)",
   "except Exception as e:",
   "    print(e, file=sys.stderr); sys.exit(2)",
 ].join("\n");
 
-async function httpGet(host: Host, url: string): Promise<string> {
-  const argv = ["python3", "-c", HTTP_STATUS_PY, url];
+/** `hostHeader`: the name clients will use (the dashboard refuses Host values outside its ALLOWED_HOSTS). */
+async function httpGet(host: Host, url: string, hostHeader?: string): Promise<string> {
+  const argv = ["python3", "-c", HTTP_STATUS_PY, url, ...(hostHeader ? [hostHeader] : [])];
   const r = await host.exec(argv, { timeoutMs: 60_000 });
   const code = r.stdout.trim();
   if (r.exitCode !== 0 || !/^[23]\d\d$/.test(code)) {
     throw new UserError(
       "API_CHECK_FAILED",
-      `on ${host.name}: GET ${url} gave ${code ? `HTTP ${code}` : "no answer"}: ${tail(r.stderr, 800)}`,
+      `on ${host.name}: GET ${url}${hostHeader ? ` (Host: ${hostHeader})` : ""} gave ${code ? `HTTP ${code}` : "no answer"}: ${tail(r.stderr, 800)}`,
       {
         nextSteps: [`Look at the service's log on the controller at ${url}, fix the cause, then re-run.`],
       },
@@ -86,6 +88,8 @@ interface CheckParams {
   target: "new" | "old";
   /** Required for `new`; for `old` the host of the openrc's auth URL when not given. */
   address?: string;
+  /** HTTP checks: the Host header to send (the moved address, as clients will reach the service). */
+  hostHeader?: string;
 }
 
 function read(raw: JsonObject): CheckParams {
@@ -96,7 +100,12 @@ function read(raw: JsonObject): CheckParams {
   const address = p.has("address") ? normaliseIp(p.str("address")) : undefined;
   if (target === "new" && address === undefined)
     throw new UserError("PLAN_PARAM", "api.check: address is required for target new");
-  return { service: p.str("service"), target, ...(address !== undefined ? { address } : {}) };
+  return {
+    service: p.str("service"),
+    target,
+    ...(address !== undefined ? { address } : {}),
+    ...(p.has("hostHeader") ? { hostHeader: p.str("hostHeader") } : {}),
+  };
 }
 
 /** The API host of old's auth URL (`http://198.51.100.4:5000/v3` -> 198.51.100.4). */
@@ -112,7 +121,7 @@ export function authUrlHost(authUrl: string | undefined): string | undefined {
 
 export function apiCheckStep(_deps: StepDeps): StepImpl {
   async function check(ctx: StepContext, raw: JsonObject, journalTempDir: boolean): Promise<string> {
-    const { service, target, address: given } = read(raw);
+    const { service, target, address: given, hostHeader } = read(raw);
     const neu = ctx.host("new");
     const http = HTTP_CHECKS[service];
     const creds = http && given !== undefined ? undefined : await readAdminCredentials(ctx.host("old"));
@@ -128,7 +137,7 @@ export function apiCheckStep(_deps: StepDeps): StepImpl {
       let last: unknown;
       for (const path of http.paths) {
         try {
-          const code = await httpGet(neu, `http://${urlHost(address)}:${http.port}${path}`);
+          const code = await httpGet(neu, `http://${urlHost(address)}:${http.port}${path}`, hostHeader);
           return `${service} answers HTTP ${code} at ${address}:${http.port}${path}`;
         } catch (e) {
           last = e;
