@@ -8,6 +8,11 @@ export function formatTime(ms: number): string {
   return `${new Date(ms).toISOString().slice(0, 19).replace("T", " ")} UTC`;
 }
 
+/** `04:35:12` (UTC), where the date is shown elsewhere. */
+export function formatClock(ms: number): string {
+  return new Date(ms).toISOString().slice(11, 19);
+}
+
 /** Durations an operator reads at a glance: `850 ms`, `12.3 s`, `4 min 05 s`, `1 h 02 min`. */
 export function formatDuration(ms: number): string {
   if (!Number.isFinite(ms) || ms < 0) return "?";

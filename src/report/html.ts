@@ -4,9 +4,9 @@
  * through esc().
  */
 import { esc } from "./escape.js";
-import { formatBytes, formatDuration, formatRate, formatTime } from "./format.js";
+import { formatBytes, formatClock, formatDuration, formatRate, formatTime } from "./format.js";
 import { ganttSvg } from "./gantt-svg.js";
-import type { ReportModel, RollbackItem, Warning } from "./model.js";
+import type { ReportModel, RollbackItem, UpgradeCheck, Warning } from "./model.js";
 import { countsText, outcomeOf, summaryItems } from "./summary.js";
 
 export interface HtmlOptions {
@@ -40,6 +40,7 @@ code{font-size:12.5px;background:var(--soft);padding:1px 4px;border-radius:4px;o
 table{width:100%;border-collapse:collapse;font-size:13px;margin:6px 0 10px}
 th,td{text-align:left;padding:6px 9px;border-bottom:1px solid var(--line);vertical-align:top;overflow-wrap:anywhere}
 th{background:var(--soft);font-weight:600;font-size:12px;color:#3a4655;white-space:nowrap}
+td.nowrap{white-space:nowrap}
 td.num,th.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 table.kv th{width:170px;background:none;color:var(--muted);font-weight:600}
 tr.differs td{background:#fff4f2}
@@ -49,6 +50,8 @@ pre{margin:6px 0 12px;padding:10px 12px;background:var(--soft);border:1px solid 
 pre.diff span{display:block}
 pre.diff .add{background:#e6f6ea;color:#14532d}pre.diff .del{background:#fdebea;color:#7f1d1d}pre.diff .hunk{color:#2457a6}pre.diff .file{color:var(--muted)}
 td pre{margin:4px 0 0;white-space:pre-wrap;overflow-wrap:anywhere}
+details summary{cursor:pointer;overflow-wrap:anywhere}
+details pre{margin-top:4px}
 .chart{border:1px solid var(--line);border-radius:8px;padding:6px 4px 2px;background:#fff}
 .legend{display:flex;flex-wrap:wrap;gap:14px;font-size:12px;color:var(--muted);margin:8px 2px}
 .legend i{display:inline-block;width:14px;height:9px;border-radius:2px;margin-right:5px;vertical-align:middle}
@@ -107,10 +110,15 @@ function table(
   return `<div class="scroll"><table><thead><tr>${th}</tr></thead><tbody>${rows.map((r, i) => `<tr${rowClasses[i] ? ` class="${rowClasses[i]}"` : ""}>${r.join("")}</tr>`).join("\n")}</tbody></table></div>`;
 }
 
-/** Text that may span lines (tool output): a pre block when it does, else inline. */
-function block(text: string | undefined): string {
+/**
+ * Text that may span lines (tool output, tracebacks): inline when it is one line; else its first line, with the
+ * rest in a <details> that opens without script (open from the start where the text is the point, e.g. failures).
+ */
+function block(text: string | undefined, open = false): string {
   if (text === undefined || text === "") return `<span class="muted">—</span>`;
-  return text.includes("\n") ? `<pre>${esc(text)}</pre>` : esc(text);
+  const nl = text.indexOf("\n");
+  if (nl < 0) return esc(text);
+  return `<details${open ? " open" : ""}><summary>${esc(text.slice(0, nl))}</summary><pre>${esc(text.slice(nl + 1))}</pre></details>`;
 }
 
 function diffHtml(unified: string): string {
@@ -183,7 +191,10 @@ function details(m: ReportModel): string {
       ? ""
       : `<h3>Failed steps</h3>${table(
           ["Step", "Message"],
-          m.failed.map((f) => [td(`<code>${esc(f.stepId)}</code><br>${esc(f.title)}`), td(block(f.message))]),
+          m.failed.map((f) => [
+            td(`<code>${esc(f.stepId)}</code><br>${esc(f.title)}`),
+            td(block(f.message, true)),
+          ]),
         )}`;
   return `<section id="run"><h2>Run</h2><table class="kv"><tbody>${rows.join("")}</tbody></table>${
     runs.length > 0 ? table(["", "Started", ["Took", "num"], "Outcome", "Message"], runs) : ""
@@ -311,15 +322,23 @@ function inventorySection(m: ReportModel): string {
 
 function upgradeSection(m: ReportModel): string {
   if (m.upgradeChecks.length === 0) return "";
-  return `<section id="upgrade-checks"><h2>Upgrade checks</h2>${table(
-    ["Service", "Host", "Result", ["Exit", "num"], "Detail"],
-    m.upgradeChecks.map((c) => [
-      td(`${esc(c.service)}<br><code>${esc(c.stepId)}</code>`),
-      td(esc(c.host)),
-      td(statusBadge(c.result)),
-      td(c.exitCode === undefined ? "—" : String(c.exitCode), "num"),
-      td(block(c.detail)),
-    ]),
+  // Side by side per service: the baseline on old (recorded only) and the real check on new.
+  const rows = new Map<string, { old?: UpgradeCheck; new?: UpgradeCheck }>();
+  for (const c of m.upgradeChecks) {
+    const r = rows.get(c.service) ?? {};
+    if (c.host === "old") r.old = c;
+    else r.new = c;
+    rows.set(c.service, r);
+  }
+  const cell = (c: UpgradeCheck | undefined): string =>
+    c
+      ? `${statusBadge(c.result)}${c.exitCode === undefined ? "" : ` <span class="muted">exit ${c.exitCode}</span>`} <code>${esc(c.stepId)}</code><div>${c.detail === undefined ? "" : block(c.detail)}</div>`
+      : `<span class="muted">not planned</span>`;
+  return `<section id="upgrade-checks"><h2>Upgrade checks</h2><p class="muted">${esc(
+    "`<service>-status upgrade check` on old before anything changes (a baseline, recorded only) and on new against the upgraded databases (a failure stops the run).",
+  )}</p>${table(
+    ["Service", "On old (baseline)", "On new"],
+    [...rows].map(([service, r]) => [td(esc(service)), td(cell(r.old)), td(cell(r.new))]),
   )}</section>`;
 }
 
@@ -374,12 +393,16 @@ function warningsSection(m: ReportModel): string {
     m.warnings.length === 0
       ? `<p class="muted">None.</p>`
       : table(
-          ["When", "Kind", "Step", "Message"],
+          ["When (UTC)", "Kind", "Message"],
           m.warnings.map((w) => [
-            td(w.atMs === undefined ? "planning" : esc(formatTime(w.atMs))),
+            td(
+              w.atMs === undefined
+                ? "planning"
+                : `<span title="${esc(formatTime(w.atMs))}">${esc(formatClock(w.atMs))}</span>`,
+              "nowrap",
+            ),
             td(badge(SOURCE[w.source], w.source === "plan" || w.source === "note" ? "warn" : "bad")),
-            td(w.stepId ? `<code>${esc(w.stepId)}</code>` : "—"),
-            td(block(w.message)),
+            td(`${w.stepId ? `<code>${esc(w.stepId)}</code> ` : ""}${block(w.message)}`),
           ]),
         );
   return `<section id="warnings"><h2>Warnings</h2>${body}</section>`;

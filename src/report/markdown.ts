@@ -4,7 +4,7 @@
  */
 import { mdCell, mdCode, mdFence } from "./escape.js";
 import { formatBytes, formatDuration, formatOffset, formatRate, formatTime } from "./format.js";
-import type { Bar, ReportModel } from "./model.js";
+import type { Bar, ReportModel, UpgradeCheck } from "./model.js";
 import { countsText, outcomeOf, summaryItems } from "./summary.js";
 
 export interface MarkdownOptions {
@@ -220,20 +220,25 @@ function inventoryPart(m: ReportModel): string[] {
 
 function upgradePart(m: ReportModel): string[] {
   if (m.upgradeChecks.length === 0) return [];
+  const rows = new Map<string, { old?: UpgradeCheck; new?: UpgradeCheck }>();
+  for (const c of m.upgradeChecks) {
+    const r = rows.get(c.service) ?? {};
+    if (c.host === "old") r.old = c;
+    else r.new = c;
+    rows.set(c.service, r);
+  }
+  const cell = (c: UpgradeCheck | undefined): string =>
+    c
+      ? `${c.result === "ok" || c.result === "not run" ? c.result : `**${c.result}**`}${c.exitCode === undefined ? "" : ` (exit ${c.exitCode})`}: ${firstLine(c.detail)}`
+      : "not planned";
   const lines = [
     "## Upgrade checks",
     "",
+    "`<service>-status upgrade check` on old before anything changes (a baseline, recorded only) and on new against the upgraded databases (a failure stops the run).",
+    "",
     mdTable(
-      ["Service", "Step", "Host", "Result", "Exit", "Detail"],
-      m.upgradeChecks.map((c) => [
-        mdCell(c.service),
-        mdCode(c.stepId),
-        mdCell(c.host),
-        c.result === "ok" ? "ok" : `**${c.result}**`,
-        c.exitCode === undefined ? "—" : String(c.exitCode),
-        firstLine(c.detail),
-      ]),
-      [4],
+      ["Service", "On old (baseline)", "On new"],
+      [...rows].map(([service, r]) => [mdCell(service), cell(r.old), cell(r.new)]),
     ),
   ];
   for (const c of m.upgradeChecks) {

@@ -15,10 +15,6 @@ function list(v: JsonObject | undefined, key: string): string[] {
   return arr(v?.[key]).filter((x): x is string => typeof x === "string");
 }
 
-function named(xs: readonly string[], what: string): string {
-  return xs.length === 0 ? `no ${what}` : xs.join(", ");
-}
-
 /** What the step's undo changes, in one sentence. */
 export function undoDescription(s: StepState): string {
   const p = s.step.params;
@@ -33,13 +29,21 @@ export function undoDescription(s: StepState): string {
       return `put /usr/sbin/policy-rc.d back on ${host}`;
     case "pkg.install":
       return `purge the packages this step newly installed on ${host}`;
-    case "svc.start":
-      return `stop on ${host} the units it started: ${named(list(u, "started"), "unit recorded")}`;
+    case "svc.start": {
+      const started = list(u, "started");
+      return started.length === 0
+        ? `nothing: its units on ${host} were already running`
+        : `stop on ${host} the units it started: ${started.join(", ")}`;
+    }
     case "svc.stop":
-    case "freeze.stop-apis":
-      return `start again on ${host} the units it stopped: ${named(list(u, "wereActive"), "unit recorded")}`;
+    case "freeze.stop-apis": {
+      const stopped = list(u, "wereActive");
+      return stopped.length === 0
+        ? `nothing: none of its units on ${host} was running`
+        : `start again on ${host} the units it stopped: ${stopped.join(", ")}`;
+    }
     case "svc.restart":
-      return `restart ${named(list(p, "units"), "unit")} on ${host} (with the config its own step restores)`;
+      return `restart ${list(p, "units").join(", ") || "its units"} on ${host} (with the config its own step restores)`;
     case "freeze.haproxy-503":
       return `restore the previous HAProxy config on ${host}`;
     case "db.create":
@@ -59,6 +63,8 @@ export function undoDescription(s: StepState): string {
       return `restore ${str(p, "file") ?? "the file"} on ${host} from its backup`;
     case "volumes.copy":
       return `remove the ${list(u, "created").length} volume(s) it created in ${str(p, "location") ?? "?"} on new`;
+    case "net.local-alias":
+      return `remove the loopback alias ${str(p, "address") ?? "?"} from new and restore its ARP sysctls`;
     case "net.move-address": {
       const prefix = num(p, "prefix");
       const addr = `${str(p, "address") ?? "?"}${prefix === undefined ? "" : `/${prefix}`}`;
@@ -74,9 +80,14 @@ export function undoDescription(s: StepState): string {
   return `the ${s.step.kind} step's own undo`;
 }
 
+/** Read-only or covered kinds, and start/stop steps that recorded no unit to stop or start again. */
 function changesNothing(s: StepState): boolean {
   const k = undoKindOf(s.step.kind);
-  return k === "read-only" || k === "covered";
+  if (k === "read-only" || k === "covered") return true;
+  if (s.step.kind === "svc.start") return list(s.undoData, "started").length === 0;
+  if (s.step.kind === "svc.stop" || s.step.kind === "freeze.stop-apis")
+    return list(s.undoData, "wereActive").length === 0;
+  return false;
 }
 
 export function rollbackPreview(state: JournalState): RollbackPreview {

@@ -129,6 +129,24 @@ describe("report model", () => {
     );
   });
 
+  it("a stop that found nothing running, and read-only steps, change nothing on rollback", () => {
+    const j = keep(new JournalScript(reportPlan()));
+    j.add({ type: "run-start", concurrency: 1, resume: false });
+    j.ran("pre.health.old", 1_000);
+    j.add({ type: "step-start", stepId: "switch.old.stop", attempt: 1 });
+    j.add({
+      type: "step-done",
+      stepId: "switch.old.stop",
+      undoData: { host: "old", wereActive: [] },
+      verify: "v",
+    });
+    const m = buildReport(j.records(), { now: new Date(j.nowMs) });
+    expect(m.rollback.items.map((i) => [i.stepId, i.action, i.description])).toEqual([
+      ["switch.old.stop", "no-op", "nothing: none of its units on old was running"],
+      ["pre.health.old", "no-op", "nothing (read-only)"],
+    ]);
+  });
+
   it("a canary's measurement is the blackout", () => {
     const j = keep(completedRun({ canary: true }));
     const m = buildReport(j.records(), { now: new Date(j.nowMs) });

@@ -36,6 +36,13 @@ describe("markdown", () => {
       "| `warm.glance.images` | /var/lib/glance/images | bulk | done | 3.00 GiB | 12 s | 256 MiB/s |",
     );
     expect(md).toContain("| `switch.canary` | done | 1.8 s | 40 | 2 |");
+    // Upgrade checks side by side per service; the multi-line detail in full below the table.
+    expect(md).toContain(
+      "| nova | **warning** (exit 1): nova: `nova-status upgrade check` on old passed with warnings: … | ok (exit 0): nova: `nova-status upgrade check` on new passed |",
+    );
+    expect(md).toContain(
+      "`pre.upgrade-check.nova`:\n\n```text\nnova: `nova-status upgrade check` on old passed with warnings:\nCheck:",
+    );
     expect(md).toMatch(/\| 1 \| `switch\.canary` \|/);
     expect(md).toContain("| `up.keystone.contract` | new | **irreversible** |");
     // Tables are well-formed: every row of a table has as many cells as its header.
