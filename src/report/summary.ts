@@ -36,10 +36,12 @@ export function freezeText(m: ReportModel): { value: string; note: string } {
   const f = m.freeze;
   if (!f) return { value: "not started", note: "old's APIs were not stopped" };
   if (f.endMs === undefined) {
-    const upTo = m.live ? m.generatedAtMs : m.timeline.endMs;
+    // Old's APIs stay stopped until the switch or a rollback, run or no run: the window lasts until now.
     return {
-      value: `${formatDuration(upTo - f.startMs)} so far`,
-      note: m.live ? "still in effect (run in progress)" : "still in effect: the switch has not completed",
+      value: `${formatDuration(m.generatedAtMs - f.startMs)} so far`,
+      note: m.live
+        ? "still in effect (run in progress)"
+        : "still in effect: neither switched nor rolled back",
     };
   }
   return {

@@ -6,7 +6,9 @@ import { appendFileSync } from "node:fs";
 import { join } from "node:path";
 import { buildReport } from "../../../src/report/build.js";
 import type { PlannedStep } from "../../../src/engine/step.js";
+import { formatDuration } from "../../../src/report/format.js";
 import { readReport } from "../../../src/report/index.js";
+import { summaryItems } from "../../../src/report/summary.js";
 import { completedRun, failedRun, reportPlan, rolledBack, T0, JournalScript } from "./fixtures.js";
 
 const scripts: JournalScript[] = [];
@@ -171,6 +173,14 @@ describe("report model", () => {
     expect(bar).toEqual([expect.objectContaining({ result: "failed", attempt: 1 })]);
     expect(bar[0]!.endMs - bar[0]!.startMs).toBe(5_000);
     expect(m.freeze?.endMs).toBeUndefined();
+    // Still frozen at report time (a day later): the window is counted up to now, not to the last record.
+    const freezeStart = Date.parse(
+      j.records().find((r) => r.type === "step-start" && r.stepId === "freeze.apis")!.at,
+    );
+    expect(summaryItems(m).find((i) => i.key === "freeze")).toMatchObject({
+      value: `${formatDuration(j.nowMs + 86_400_000 - freezeStart)} so far`,
+      note: "still in effect: neither switched nor rolled back",
+    });
     // Not live: the chart ends at the last record, not at the (much later) report time.
     expect(m.timeline.endMs).toBe(Date.parse(j.records().at(-1)!.at));
     expect(m.timeline.notStarted).toBe(4);
