@@ -273,7 +273,9 @@ function inventorySection(m: ReportModel): string {
     s ? `${label} (${s.host}, ${s.stepId})` : `${label} (not captured)`;
   const notes = [inv.before, inv.after]
     .filter((s) => s?.note !== undefined)
-    .map((s) => `<p class="muted"><code>${esc(s!.stepId)}</code> (${esc(s!.status)}): ${block(s!.note)}</p>`)
+    .map(
+      (s) => `<div class="muted"><code>${esc(s!.stepId)}</code> (${esc(s!.status)}): ${block(s!.note)}</div>`,
+    )
     .join("");
   const counts =
     inv.rows.length === 0
