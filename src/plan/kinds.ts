@@ -45,6 +45,9 @@ export const STEP_KINDS = {
   "volumes.copy": "reversible",
   "net.local-alias": "reversible",
   "net.move-address": "reversible",
+  "net.canary-start": "reversible",
+  "net.canary-stop": "read-only",
+  "db.snapshot": "read-only",
   "nova.delete-services": "irreversible",
 } as const satisfies Record<string, UndoKind>;
 

@@ -2,10 +2,16 @@
  * `handover rollback -f answers.yaml [--yes] [--plain]`: undoes every completed step of the journal, newest first
  * (engine: rollbackJournal), and prints an outcome per step. Asks first on a terminal; needs --yes without one.
  * Refused after `handover finalize`. Exit 0 only when everything touched is undone.
+ *
+ * Once the addresses started moving, clients may have written to the new controller's databases, and a rollback
+ * returns them to the old controller's untouched ones: before asking, the tables changed on new since the switch's
+ * snapshot are listed with their row-count deltas (src/engine/lost-writes.ts), so the operator decides knowing
+ * what is lost. That needs the hosts, so in that case the session opens before the question.
  */
+import { formatLostWrites, lostWrites, lostWritesDue } from "../../engine/lost-writes.js";
 import { rollbackJournal, type RollbackResult, type UndoOutcome } from "../../engine/rollback.js";
 import { openStateForWrite } from "../../engine/state-dir.js";
-import { UserError } from "../../lib/errors.js";
+import { UserError, errorMessage } from "../../lib/errors.js";
 import { redact } from "../../lib/redact.js";
 import {
   confirmOrRefuse,
@@ -85,19 +91,23 @@ export async function rollbackCommand(
     (irreversible.length > 0
       ? ` (${irreversible.join(", ")} cannot be undone and block rollback past them.)`
       : "");
-  const yes = await confirmOrRefuse({
-    io,
-    deps,
-    yes: o.yes ?? false,
-    question,
-    signal,
-    noTtyCode: "ROLLBACK_NEEDS_YES",
-    noTtyMessage: `Rollback would undo ${touched.length} step(s) and needs a confirmation, but there is no terminal to ask on: pass --yes.`,
-  });
-  if (!yes) {
+  const ask = (): Promise<boolean> =>
+    confirmOrRefuse({
+      io,
+      deps,
+      yes: o.yes ?? false,
+      question,
+      signal,
+      noTtyCode: "ROLLBACK_NEEDS_YES",
+      noTtyMessage: `Rollback would undo ${touched.length} step(s) and needs a confirmation, but there is no terminal to ask on: pass --yes.`,
+    });
+  const notConfirmed = (): number => {
     io.stdout("Rollback not confirmed; nothing was changed.");
     return 1;
-  }
+  };
+  // Without moved addresses nothing but handover wrote to new: ask before contacting any host.
+  const reportLostWrites = lostWritesDue(peek) !== undefined;
+  if (!reportLostWrites && !(await ask())) return notConfirmed();
 
   return withEngineSession(run, io, deps, async (scope) => {
     const { session } = scope;
@@ -116,6 +126,17 @@ export async function rollbackCommand(
         `This build of handover cannot undo step kind(s) ${missing.join(", ")}; nothing was changed.`,
         { nextSteps: ["Use the handover version that ran the migration."] },
       );
+    }
+    if (reportLostWrites) {
+      let line: string;
+      try {
+        const r = await lostWrites({ state: peek, registry, hosts: session.hosts, signal, now: deps.now });
+        line = r ? formatLostWrites(r) : "";
+      } catch (e) {
+        line = `Could not compare the new controller's databases with the snapshot taken at the switch (${errorMessage(e)}): whatever clients wrote there since the switch is lost by a rollback.`;
+      }
+      if (line) io.stdout(redact(line, session.secrets));
+      if (!(await ask())) return notConfirmed();
     }
     const state = openStateForWrite({
       stateDir: run.stateDir,

@@ -5,6 +5,7 @@ import { copyTablesStep } from "./copy-tables.js";
 import { copyStep } from "./copy.js";
 import { createStep } from "./create.js";
 import { rewriteConnectionInfoStep } from "./rewrite-connection-info.js";
+import { snapshotStep } from "./snapshot.js";
 
 export function dbSteps(deps: StepDeps): StepImpl[] {
   return [
@@ -13,5 +14,6 @@ export function dbSteps(deps: StepDeps): StepImpl[] {
     convertCharsetStep(deps),
     copyTablesStep(deps),
     rewriteConnectionInfoStep(deps),
+    snapshotStep(deps),
   ];
 }

@@ -1,9 +1,10 @@
 import type { StepImpl } from "../../engine/step.js";
 import type { StepDeps } from "../deps.js";
+import { canarySteps } from "./canary.js";
 import { localAliasStep } from "./local-alias.js";
 import { moveAddressStep } from "./move-address.js";
 
-/** net.local-alias, net.move-address. */
+/** net.local-alias, net.move-address, net.canary-start, net.canary-stop. */
 export function netSteps(deps: StepDeps): StepImpl[] {
-  return [localAliasStep(deps), moveAddressStep(deps)];
+  return [localAliasStep(deps), moveAddressStep(deps), ...canarySteps(deps)];
 }
