@@ -1144,6 +1144,28 @@ export function buildPlan(input: PlanInput, facts: Facts, catalog: Catalog): Pla
       ...uniqueUnits(catalog, old.os.id, services, () => true),
       ...(oldTarget ? [oldTarget] : []),
     ].filter((u) => old.units.some((x) => x.name === u && x.active) && !freezeUnits.includes(u));
+    // The canary: a compute pings every moved address from before the old services stop until the moves are done,
+    // so the report has the blackout as the compute saw it (net.canary-start/stop). Needs a compute to ask.
+    const canaryHost = (facts.nova?.computes ?? []).find((c) => !c.disabled)?.host;
+    const canaryRes = canaryHost ? [`${canaryHost}:file:/tmp/handover-canary`] : [];
+    if (canaryHost) {
+      gate = [
+        list.add({
+          id: "switch.canary.start",
+          kind: "net.canary-start",
+          title: `Canary: ${canaryHost} pings ${input.networks.map((n) => n.address).join(", ")} every 10 ms through the switch`,
+          phase: "switch",
+          hosts: [canaryHost],
+          writes: canaryRes,
+          commands: input.networks.map(
+            (n) =>
+              `[${canaryHost}] ping ${n.address.includes(":") ? "-6 " : ""}-D -n -i 0.01 -W 1 ${n.address} (detached, until the switch is done)`,
+          ),
+          after: gate,
+          params: { compute: canaryHost, addresses: input.networks.map((n) => n.address) },
+        }),
+      ];
+    }
     const stopOld = list.add({
       id: "switch.old.stop",
       kind: "svc.stop",
@@ -1184,6 +1206,24 @@ export function buildPlan(input: PlanInput, facts: Facts, catalog: Catalog): Pla
         }),
       ];
     }
+    // Numbers of every migrated table on new just before clients can reach it: rollback reports what it would lose.
+    if (allDbs.length > 0) {
+      beforeMoves = [
+        ...beforeMoves,
+        list.add({
+          id: "switch.db.snapshot",
+          kind: "db.snapshot",
+          title:
+            "Row counts and checksums of the migrated tables on new (what a rollback would lose is measured against this)",
+          phase: "switch",
+          hosts: ["new"],
+          reads: allDbs.map((d) => `new:db:${d}`),
+          commands: allDbs.map((d) => `[new] SELECT COUNT(*) / CHECKSUM TABLE on every table of ${d}`),
+          after: [stopOld],
+          params: { databases: allDbs },
+        }),
+      ];
+    }
     const moves: string[] = [];
     for (const n of input.networks) {
       moves.push(
@@ -1211,6 +1251,21 @@ export function buildPlan(input: PlanInput, facts: Facts, catalog: Catalog): Pla
         }),
       );
     }
+    const moved = canaryHost
+      ? [
+          list.add({
+            id: "switch.canary.stop",
+            kind: "net.canary-stop",
+            title: `Canary: stop the pings on ${canaryHost} and measure the blackout`,
+            phase: "switch",
+            hosts: [canaryHost],
+            writes: canaryRes,
+            commands: [`[${canaryHost}] kill the canary pings (by PID), read their logs, remove them`],
+            after: moves,
+            params: { compute: canaryHost },
+          }),
+        ]
+      : moves;
     beforeFinalize = [
       list.add({
         id: "switch.verify",
@@ -1219,7 +1274,7 @@ export function buildPlan(input: PlanInput, facts: Facts, catalog: Catalog): Pla
         phase: "switch",
         hosts: ["new"],
         reads: has("nova") ? ["new:db:nova"] : [],
-        after: moves,
+        after: moved,
         params: { computes: (facts.nova?.computes ?? []).filter((c) => !c.disabled).map((c) => c.host) },
       }),
     ];
