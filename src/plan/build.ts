@@ -998,7 +998,22 @@ export function buildPlan(input: PlanInput, facts: Facts, catalog: Catalog): Pla
           reads: [...dbsOf(s).map((d) => `new:db:${d}`), `new:file:${spec.config_dir}`],
           commands: [`[new] ${asUser(spec.user, check)}`],
           after: [...prereq, ...needs],
-          params: { service: s, argv: check, user: spec.user, failOn: "failure" },
+          params: {
+            service: s,
+            argv: check,
+            user: spec.user,
+            failOn: "failure",
+            ...(s === "nova" && oldComputes.tooOld.length > 0 && spec.old_computes_check
+              ? {
+                  acknowledge: [
+                    {
+                      check: spec.old_computes_check,
+                      why: `computes older than ${target} supports remain (${oldComputes.tooOld.map((c) => c.host).join(", ")}); the FFU workaround is set, upgrade them after the switch`,
+                    },
+                  ],
+                }
+              : {}),
+          },
         }),
       );
     }

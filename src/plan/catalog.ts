@@ -140,6 +140,9 @@ const serviceSchema = z.strictObject({
   from_nova_api: z.strictObject({ tables: z.array(z.string()).min(1), stamp: z.string() }).optional(),
   oldest_compute: z.record(releaseName, releaseName).optional(),
   ffu_workaround: iniSetting.optional(),
+  /** The upgrade check (by title) that fails while computes older than oldest_compute remain: acknowledged,
+   * with the plan's warning, when the planner sets ffu_workaround. */
+  old_computes_check: z.string().optional(),
   rpc_pin: iniSetting.optional(),
   target_ip_option: z.string().optional(),
   start_order: z.array(z.string()).optional(),

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { FakeHost } from "../../../fakes/fake-host.js";
 import { checkSteps } from "../../../../src/steps/checks/index.js";
 import { parseDf } from "../../../../src/steps/checks/disk.js";
+import { parseCheckTable } from "../../../../src/steps/checks/upgrade-check.js";
 import type { StepImpl } from "../../../../src/engine/step.js";
 import { UserError } from "../../../../src/lib/errors.js";
 import { SYSV_STATUS } from "../../../../src/hosts/service-manager.js";
@@ -162,6 +163,54 @@ describe("svc.upgrade-check", () => {
     const h = makeCtx({ new: neu });
     await step.run(h.ctx, p);
     expect(h.events).toMatchObject([{ type: "log", level: "warn" }]);
+  });
+
+  it("a failure the plan acknowledges (by check title) passes with a warning naming it; any other failure stops", async () => {
+    // The table as nova-status prints it (box drawing kept), trimmed to three checks.
+    const table = [
+      "+---------------------------------------------------------------------+",
+      "| Upgrade Check Results                                               |",
+      "+---------------------------------------------------------------------+",
+      "| Check: Cells v2                                                     |",
+      "| Result: Success                                                     |",
+      "| Details: None                                                       |",
+      "+---------------------------------------------------------------------+",
+      "| Check: Older than N-1 computes                                      |",
+      "| Result: Failure                                                     |",
+      "| Details: Current Nova version does not support computes older than  |",
+      "|   Yoga but the minimum compute service level in your system         |",
+      "+---------------------------------------------------------------------+",
+      "| Check: hw_machine_type unset                                        |",
+      "| Result: Warning                                                     |",
+      "+---------------------------------------------------------------------+",
+    ].join("\n");
+    expect(parseCheckTable(table)).toEqual([
+      { check: "Cells v2", result: "Success" },
+      { check: "Older than N-1 computes", result: "Failure" },
+      { check: "hw_machine_type unset", result: "Warning" },
+    ]);
+    const neu = new FakeHost("new", { unmatched: "throw" }).on(su, { exitCode: 2, stdout: table });
+    const step = impl(new FakeSql(), "svc.upgrade-check");
+    const acknowledge = [{ check: "Older than N-1 computes", why: "computes upgraded after the switch" }];
+    const h = makeCtx({ new: neu });
+    await step.run(h.ctx, { service: "nova", argv, user: "nova", failOn: "failure", acknowledge });
+    expect(h.events).toMatchObject([
+      {
+        type: "log",
+        level: "warn",
+        message: expect.stringMatching(/"Older than N-1 computes": computes upgraded/),
+      },
+    ]);
+    const other = [{ check: "Cells v2", why: "x" }];
+    await expect(
+      step.run(makeCtx({ new: neu }).ctx, {
+        service: "nova",
+        argv,
+        user: "nova",
+        failOn: "failure",
+        acknowledge: other,
+      }),
+    ).rejects.toThrow(/FAILED \(exit 2\)/);
   });
 
   it("failOn none (baseline on old) only records a failure", async () => {
