@@ -116,6 +116,14 @@ export function ganttSvg(m: ReportModel): string {
     );
   }
 
+  const b = m.blackout;
+  if (b.measuredFromMs !== undefined && b.measuredToMs !== undefined && b.measuredMs !== undefined) {
+    const mx = x(b.measuredFromMs);
+    out.push(
+      `<rect id="measured-blackout" class="measured-blackout" x="${f(mx - 1)}" y="${AXIS_H - 4}" width="${f(Math.max(3, x(b.measuredToMs) - mx + 2))}" height="${H - AXIS_H + 4}"><title>${esc(`Blackout measured by the canary: ${formatDuration(b.measuredMs)}, ${formatTime(b.measuredFromMs)} → ${formatTime(b.measuredToMs)} (the compute's clock)`)}</title></rect>`,
+    );
+  }
+
   for (const l of layout) {
     if (l.phase !== undefined) {
       out.push(

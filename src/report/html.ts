@@ -70,6 +70,7 @@ svg .undo-bar,.legend .undo-bar{fill:#8b5cf6;background:#8b5cf6}
 svg .undo-failed{fill:#d64545}
 svg .freeze-window,.legend .freeze-window{fill:rgba(59,125,216,.11);background:rgba(59,125,216,.18);stroke:rgba(59,125,216,.45);stroke-dasharray:4 3}
 svg .blackout,.legend .blackout{fill:rgba(214,69,69,.30);background:rgba(214,69,69,.45)}
+svg .measured-blackout,.legend .measured-blackout{fill:rgba(180,35,24,.75);background:rgba(180,35,24,.75)}
 svg .band-label{font-size:10px;font-weight:700}
 svg .freeze-label{fill:#2457a6}svg .blackout-label{fill:#b42318}
 svg .now{stroke:#3b7dd8;stroke-dasharray:3 3;stroke-width:1.5}
@@ -215,6 +216,9 @@ function timelineSection(m: ReportModel): string {
     `<span><i class="undo-bar"></i>undo (rollback)</span>`,
     `<span><i class="freeze-window"></i>freeze window</span>`,
     `<span><i class="blackout"></i>switch (address moves)</span>`,
+    ...(m.blackout.measuredFromMs !== undefined
+      ? [`<span><i class="measured-blackout"></i>blackout measured by the canary</span>`]
+      : []),
   ].join("");
   const body =
     attempts === 0 && t.phases.length === 0
@@ -255,13 +259,34 @@ function switchSection(m: ReportModel): string {
     b.canaries.length === 0
       ? `<p><strong>Client-side blackout: not measured</strong> <span class="muted">(the plan has no canary step).</span></p>`
       : table(
-          ["Canary step", "Status", ["Blackout", "num"], ["Replies", "num"], ["Lost", "num"]],
+          [
+            "Canary",
+            "Address",
+            "Status",
+            ["Blackout", "num"],
+            ["Replies", "num"],
+            ["Lost", "num"],
+            "At the stop",
+          ],
           b.canaries.map((c) => [
-            td(`<code>${esc(c.stepId)}</code>`),
+            td(
+              `<code>${esc(c.stepId)}</code>${c.compute ? `<br><span class="muted">from ${esc(c.compute)}</span>` : ""}`,
+            ),
+            td(c.address ? `<code>${esc(c.address)}</code>` : "—"),
             td(statusBadge(c.status)),
             td(c.blackoutMs === undefined ? "not measured" : esc(formatDuration(c.blackoutMs)), "num"),
-            td(c.replies === undefined ? "—" : String(c.replies), "num"),
+            td(
+              c.replies === undefined ? "—" : `${c.replies}${c.sent === undefined ? "" : ` / ${c.sent}`}`,
+              "num",
+            ),
             td(c.lost === undefined ? "—" : String(c.lost), "num"),
+            td(
+              c.answeringAtStop === undefined
+                ? "—"
+                : c.answeringAtStop
+                  ? badge("answering", "good")
+                  : badge("not answering", "bad"),
+            ),
           ]),
         );
   return `<section id="switch"><h2>Freeze window and switch</h2>${freeze}<h3>Address moves</h3>${moves}<h3>Blackout seen by clients</h3>${canary}</section>`;

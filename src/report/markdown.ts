@@ -159,15 +159,17 @@ function switchPart(m: ReportModel): string[] {
   else
     lines.push(
       mdTable(
-        ["Canary step", "Status", "Blackout", "Replies", "Lost"],
+        ["Canary", "Address", "Status", "Blackout", "Replies", "Lost", "At the stop"],
         b.canaries.map((c) => [
-          mdCode(c.stepId),
+          `${mdCode(c.stepId)}${c.compute ? ` from ${mdCell(c.compute)}` : ""}`,
+          c.address ? mdCode(c.address) : "—",
           c.status,
           c.blackoutMs === undefined ? "not measured" : formatDuration(c.blackoutMs),
-          c.replies === undefined ? "—" : String(c.replies),
+          c.replies === undefined ? "—" : `${c.replies}${c.sent === undefined ? "" : ` / ${c.sent}`}`,
           c.lost === undefined ? "—" : String(c.lost),
+          c.answeringAtStop === undefined ? "—" : c.answeringAtStop ? "answering" : "**not answering**",
         ]),
-        [2, 3, 4],
+        [3, 4, 5],
       ),
     );
   return lines;

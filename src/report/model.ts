@@ -58,19 +58,36 @@ export interface AddressMove {
   readonly moveMs?: number;
 }
 
+/**
+ * What a canary saw of one moved address (net.canary-stop journals one per address; a single-figure `net.canary`
+ * step reads as one row without an address).
+ */
 export interface CanaryResult {
   readonly stepId: string;
   readonly status: StepStatus;
+  /** The compute that pinged. */
+  readonly compute?: string;
+  readonly address?: string;
+  /** Undefined: not measured (step not done, or the address never answered). */
   readonly blackoutMs?: number;
   readonly replies?: number;
+  readonly sent?: number;
   readonly lost?: number;
+  /** The gap itself, on the compute's clock. */
+  readonly fromMs?: number;
+  readonly toMs?: number;
+  /** It answered in the last second before the canary stopped (false: still dark at the stop). */
+  readonly answeringAtStop?: boolean;
 }
 
 export interface Blackout {
   readonly moves: readonly AddressMove[];
   readonly canaries: readonly CanaryResult[];
-  /** The canary's measurement when there is one, else undefined ("not measured"). */
+  /** The longest blackout a canary measured, else undefined ("not measured"). */
   readonly measuredMs?: number;
+  /** When that longest blackout was (when the canary recorded it). */
+  readonly measuredFromMs?: number;
+  readonly measuredToMs?: number;
 }
 
 export interface InventoryRow {

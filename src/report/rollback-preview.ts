@@ -63,6 +63,8 @@ export function undoDescription(s: StepState): string {
       return `restore ${str(p, "file") ?? "the file"} on ${host} from its backup`;
     case "volumes.copy":
       return `remove the ${list(u, "created").length} volume(s) it created in ${str(p, "location") ?? "?"} on new`;
+    case "net.canary-start":
+      return `stop the canary pings on ${str(p, "compute") ?? "the compute"} and remove their files`;
     case "net.local-alias":
       return `remove the loopback alias ${str(p, "address") ?? "?"} from new and restore its ARP sysctls`;
     case "net.move-address": {

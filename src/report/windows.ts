@@ -1,13 +1,15 @@
 /**
  * The two windows an operator's manager asks about: the freeze (old's APIs stopped: from the freeze step's start
  * to the end of the switch, or to a rollback that undid the freeze, or still open) and the switch blackout (the
- * moved addresses answer nowhere: net.move-address records its del-to-add time as `moveMs`; a net.canary step, when
- * the plan has one, records what clients saw: `blackoutMs`, `replies`, `lost`).
+ * moved addresses answer nowhere: net.move-address records its del-to-add time as `moveMs`; a canary, when the
+ * plan has one, records what a compute saw: net.canary-stop per address `blackoutMs`, `replies`, `sent` and when
+ * the gap was; a single-figure net.canary step `blackoutMs`, `replies`, `lost`).
  */
 import type { JournalState, StepState } from "../engine/journal.js";
 import type { AddressMove, Bar, Blackout, CanaryResult, FreezeWindow } from "./model.js";
 import type { DoneRecord } from "./records.js";
-import { num, str } from "./records.js";
+import type { JsonObject } from "../engine/step.js";
+import { arr, num, obj, str } from "./records.js";
 
 function freezeStep(state: JournalState): StepState | undefined {
   const inPhase = state.steps.filter((s) => s.step.phase === "freeze");
@@ -44,6 +46,58 @@ export function freezeWindow(state: JournalState, bars: readonly Bar[]): FreezeW
   return { stepId: step.id, startMs: from };
 }
 
+function isoMs(v: string | undefined): number | undefined {
+  const t = v === undefined ? NaN : Date.parse(v);
+  return Number.isFinite(t) ? t : undefined;
+}
+
+/**
+ * net.canary-stop journals `canary: [{address, replies, sent, blackoutMs (null: never answered), blackoutFrom,
+ * blackoutTo, answeringAtStop}]`; a `net.canary` step (the single-figure form) journals `blackoutMs, replies,
+ * lost`. A step not done yet is one row with nothing measured.
+ */
+function canaryRows(s: StepState, u: JsonObject | undefined): CanaryResult[] {
+  const compute = str(s.step.params, "compute") ?? str(u, "compute");
+  const base = { stepId: s.id, status: s.status, ...(compute === undefined ? {} : { compute }) };
+  const perAddress = arr(u?.["canary"])
+    .map((x) => obj(x))
+    .filter((x): x is JsonObject => x !== undefined);
+  if (perAddress.length === 0) {
+    const blackoutMs = num(u, "blackoutMs");
+    const replies = num(u, "replies");
+    const lost = num(u, "lost");
+    return [
+      {
+        ...base,
+        ...(blackoutMs === undefined ? {} : { blackoutMs }),
+        ...(replies === undefined ? {} : { replies }),
+        ...(lost === undefined ? {} : { lost }),
+      },
+    ];
+  }
+  return perAddress.map((c): CanaryResult => {
+    const address = str(c, "address");
+    const blackoutMs = num(c, "blackoutMs");
+    const replies = num(c, "replies");
+    const sent = num(c, "sent");
+    const lost = num(c, "lost") ?? (sent !== undefined && replies !== undefined ? sent - replies : undefined);
+    const fromMs = isoMs(str(c, "blackoutFrom"));
+    const toMs = isoMs(str(c, "blackoutTo"));
+    const answering = c["answeringAtStop"];
+    return {
+      ...base,
+      ...(address === undefined ? {} : { address }),
+      ...(blackoutMs === undefined ? {} : { blackoutMs }),
+      ...(replies === undefined ? {} : { replies }),
+      ...(sent === undefined ? {} : { sent }),
+      ...(lost === undefined ? {} : { lost }),
+      ...(fromMs === undefined ? {} : { fromMs }),
+      ...(toMs === undefined ? {} : { toMs }),
+      ...(typeof answering === "boolean" ? { answeringAtStop: answering } : {}),
+    };
+  });
+}
+
 export function blackout(
   state: JournalState,
   bars: readonly Bar[],
@@ -68,25 +122,19 @@ export function blackout(
       };
     });
   const canaries = state.steps
-    .filter((s) => s.step.kind === "net.canary")
-    .map((s): CanaryResult => {
-      const u = done.get(s.id)?.undoData;
-      const blackoutMs = num(u, "blackoutMs");
-      const replies = num(u, "replies");
-      const lost = num(u, "lost");
-      return {
-        stepId: s.id,
-        status: s.status,
-        ...(blackoutMs === undefined ? {} : { blackoutMs }),
-        ...(replies === undefined ? {} : { replies }),
-        ...(lost === undefined ? {} : { lost }),
-      };
-    });
-  const measured = canaries.map((c) => c.blackoutMs).filter((x): x is number => x !== undefined);
+    .filter((s) => s.step.kind === "net.canary" || s.step.kind === "net.canary-stop")
+    .flatMap((s) => canaryRows(s, done.get(s.id)?.undoData));
+  const measured = canaries
+    .filter((c) => c.blackoutMs !== undefined)
+    .sort((a, b) => (b.blackoutMs ?? 0) - (a.blackoutMs ?? 0));
+  const worst = measured[0];
   return {
     moves,
     canaries,
-    // Several canaries (one per network) watch the same switch: the longest gap is what a client saw at worst.
-    ...(measured.length > 0 ? { measuredMs: Math.max(...measured) } : {}),
+    // Several addresses move in the same switch: the longest gap is what a client saw at worst.
+    ...(worst?.blackoutMs === undefined ? {} : { measuredMs: worst.blackoutMs }),
+    ...(worst?.fromMs === undefined || worst.toMs === undefined
+      ? {}
+      : { measuredFromMs: worst.fromMs, measuredToMs: worst.toMs }),
   };
 }

@@ -51,6 +51,10 @@ describe.skipIf(skip !== undefined)("HTML report in headless Chromium", () => {
         const freeze = (await page.locator("#freeze-window").boundingBox())!;
         expect(freeze.width).toBeGreaterThan(0);
         expect(await page.locator("#switch-blackout").count()).toBe(1);
+        // The canary's measured gap is its own band, inside the chart.
+        const measured = (await page.locator("#measured-blackout").boundingBox())!;
+        expect(measured.width).toBeGreaterThan(0);
+        expect(measured.x + measured.width).toBeLessThanOrEqual(svgBox.x + svgBox.width + 0.5);
         const inventory = page.locator("#inventory table").first().locator("tbody tr");
         expect(await inventory.count()).toBe(3);
         expect(await inventory.first().innerText()).toMatch(/projects\s+3\s+3\s+equal/);

@@ -149,17 +149,69 @@ describe("report model", () => {
     ]);
   });
 
-  it("a canary's measurement is the blackout", () => {
+  it("the canary's measurement (net.canary-stop, per address) is the blackout, with when it was", () => {
     const j = keep(completedRun({ canary: true }));
     const m = buildReport(j.records(), { now: new Date(j.nowMs) });
-    expect(m.blackout.canaries).toEqual([
-      { stepId: "switch.canary", status: "done", blackoutMs: 1800, replies: 40, lost: 2 },
-    ]);
-    expect(m.blackout.measuredMs).toBe(1800);
-    // The canary is a switch step: the freeze lasts until it is done too.
-    expect(m.freeze?.endMs).toBe(
-      Date.parse(j.records().find((r) => r.type === "step-done" && r.stepId === "switch.canary")!.at),
+    const moveStart = Date.parse(
+      j.records().find((r) => r.type === "step-start" && r.stepId === "net.switch.mgmt")!.at,
     );
+    expect(m.blackout.canaries).toEqual([
+      {
+        stepId: "switch.canary.stop",
+        status: "done",
+        compute: "compute1",
+        address: "198.51.100.4",
+        blackoutMs: 1800,
+        replies: 4038,
+        sent: 4220,
+        lost: 182,
+        fromMs: moveStart + 200,
+        toMs: moveStart + 2000,
+        answeringAtStop: true,
+      },
+    ]);
+    expect(m.blackout).toMatchObject({
+      measuredMs: 1800,
+      measuredFromMs: moveStart + 200,
+      measuredToMs: moveStart + 2000,
+    });
+    // The canary's stop is a switch step: the freeze lasts until it is done too.
+    expect(m.freeze?.endMs).toBe(
+      Date.parse(j.records().find((r) => r.type === "step-done" && r.stepId === "switch.canary.stop")!.at),
+    );
+    const start = m.rollback.items.find((i) => i.stepId === "switch.canary.start");
+    expect(start?.description).toBe("stop the canary pings on compute1 and remove their files");
+  });
+
+  it("a single-figure net.canary step, and a canary not run yet ('not measured')", () => {
+    const plan = reportPlan();
+    const canary: PlannedStep = {
+      ...plan.steps.find((x) => x.id === "net.switch.mgmt")!,
+      id: "switch.canary",
+      kind: "net.canary",
+      params: {},
+    };
+    const j = keep(new JournalScript({ ...plan, steps: [...plan.steps, canary] }));
+    j.add({ type: "run-start", concurrency: 1, resume: false });
+    const before = buildReport(j.records(), { now: new Date(j.nowMs) });
+    expect(before.blackout.canaries).toEqual([{ stepId: "switch.canary", status: "pending" }]);
+    expect(before.blackout.measuredMs).toBeUndefined();
+    expect(summaryItems(before).find((i) => i.key === "blackout")?.value).toBe("not measured");
+    j.add({ type: "step-start", stepId: "switch.canary", attempt: 1 });
+    j.add({
+      type: "step-done",
+      stepId: "switch.canary",
+      undoData: { blackoutMs: 950, replies: 40, lost: 2 },
+      verify: "v",
+    });
+    const after = buildReport(j.records(), { now: new Date(j.nowMs) });
+    expect(after.blackout.canaries).toEqual([
+      { stepId: "switch.canary", status: "done", blackoutMs: 950, replies: 40, lost: 2 },
+    ]);
+    expect(summaryItems(after).find((i) => i.key === "blackout")).toMatchObject({
+      value: "950 ms",
+      note: "measured by canary, 2 lost",
+    });
   });
 
   it("failed run: the failed bar, the freeze still in effect, the failure among the warnings", () => {

@@ -3,7 +3,8 @@
  * directory, with a scripted clock so every record's time is known. The plan is a small but realistic one: the
  * step kinds, ids and undo data shapes are the ones the planner and step implementations produce (inventory counts,
  * api.check details, config.rewrite diffs, files.sync/db.copy bytes and seconds, net.move-address moveMs, and
- * optionally a net.canary step with blackoutMs/replies/lost).
+ * optionally the canary pair as src/steps/net/canary.ts journals it: net.canary-start before the move, and
+ * net.canary-stop after it with per-address replies/sent/blackoutMs and when the gap was).
  *
  * Scenarios:
  * - completed: every step ran once; one warning note; a plan warning with markup in it.
@@ -115,6 +116,14 @@ export function reportPlan(o: { canary?: boolean; contract?: boolean } = {}): Pl
       databases: ["nova"],
     }),
     s("switch.old.stop", "svc.stop", "switch", ["old"], { host: "old", units: ["nova-conductor"] }),
+    ...(o.canary
+      ? [
+          s("switch.canary.start", "net.canary-start", "switch", ["compute1"], {
+            compute: "compute1",
+            addresses: ["198.51.100.4"],
+          }),
+        ]
+      : []),
     s("net.switch.mgmt", "net.move-address", "switch", ["old", "new"], {
       network: "mgmt",
       address: "198.51.100.4",
@@ -123,7 +132,7 @@ export function reportPlan(o: { canary?: boolean; contract?: boolean } = {}): Pl
       newInterface: "eth1",
     }),
     ...(o.canary
-      ? [s("switch.canary", "net.canary", "switch", ["compute1"], { address: "198.51.100.4" })]
+      ? [s("switch.canary.stop", "net.canary-stop", "switch", ["compute1"], { compute: "compute1" })]
       : []),
   ];
   return {
@@ -237,11 +246,36 @@ export function undoDataFor(id: string): { undoData: JsonObject; verify: string 
         undoData: { address: "198.51.100.4", prefix: 24, removedFromOld: true, moveMs: 412 },
         verify: "198.51.100.4/24 is on new's eth1 and not on old",
       };
-    case "switch.canary":
-      return { undoData: { blackoutMs: 1800, replies: 40, lost: 2 }, verify: "canary: 40 replies, 2 lost" };
+    case "switch.canary.start":
+      return {
+        undoData: { compute: "compute1", dir: "/tmp/handover-canary.abc", pids: [] },
+        verify: "pinging",
+      };
     default:
       return { undoData: {}, verify: `${id} ok` };
   }
+}
+
+/** What net.canary-stop returns: one address, 1.8 s without replies starting 200 ms after `moveStartMs`. */
+export function canaryStop(moveStartMs: number): JsonObject {
+  const from = moveStartMs + 200;
+  return {
+    compute: "compute1",
+    canary: [
+      {
+        address: "198.51.100.4",
+        replies: 4038,
+        sent: 4220,
+        blackoutMs: 1800,
+        blackoutFrom: new Date(from).toISOString(),
+        blackoutTo: new Date(from + 1800).toISOString(),
+        firstReply: new Date(from - 30_000).toISOString(),
+        lastReply: new Date(from + 12_000).toISOString(),
+        answeringAtStop: true,
+      },
+    ],
+    blackoutMs: 1800,
+  };
 }
 
 /** Writes records with a scripted clock; `tick(ms)` advances it. */
@@ -297,16 +331,31 @@ const DURATIONS: Record<string, number> = {
   "data.glance.images": 2_000,
   "data.cinder.volumes": 30_000,
   "net.switch.mgmt": 1_500,
-  "switch.canary": 20_000,
+  "switch.canary.start": 500,
+  "switch.canary.stop": 800,
 };
 
 export function completedRun(o: { canary?: boolean; stateDir?: string } = {}): JournalScript {
   const plan = reportPlan(o);
   const j = new JournalScript(plan, o.stateDir);
   j.add({ type: "run-start", concurrency: 1, resume: false });
+  let moveStart = 0;
   for (const step of plan.steps) {
     if (step.id === "up.keystone.contract") {
       j.add({ type: "note", stepId: step.id, level: "warn", message: `contract ran early ${NASTY}` });
+    }
+    if (step.id === "net.switch.mgmt") moveStart = j.nowMs;
+    if (step.id === "switch.canary.stop") {
+      // The compute saw the address go dark 200 ms into the move, for 1.8 s.
+      j.add({ type: "step-start", stepId: step.id, attempt: 1 });
+      j.tick(DURATIONS[step.id]!);
+      j.add({
+        type: "step-done",
+        stepId: step.id,
+        verify: "no canary dir left",
+        undoData: canaryStop(moveStart),
+      });
+      continue;
     }
     j.ran(step.id, DURATIONS[step.id] ?? 1_000);
   }

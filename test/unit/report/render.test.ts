@@ -23,7 +23,7 @@ describe("markdown", () => {
     const md = renderMarkdown(model(completedRun({ canary: true })), { journalPath: "/state/journal.jsonl" });
     expect(md).toContain("# Controller handover victoria → zed: Completed");
     expect(md).toContain("| Outcome | Total time | Freeze window | Switch blackout | Data copied |");
-    expect(md).toContain("**1.8 s**<br>measured by canary, 2 lost; address move 412 ms");
+    expect(md).toContain("**1.8 s**<br>measured by canary, 182 lost; address move 412 ms");
     expect(md).toContain("### freeze");
     expect(md).toMatch(/\| `freeze\.apis` \| attempt 1 \| 0:18 \| 3\.0 s \| done \| `[·█]+` \|/);
     expect(md).toContain("```diff\n--- a/etc/nova/nova.conf\n");
@@ -35,7 +35,9 @@ describe("markdown", () => {
     expect(md).toContain(
       "| `warm.glance.images` | /var/lib/glance/images | bulk | done | 3.00 GiB | 12 s | 256 MiB/s |",
     );
-    expect(md).toContain("| `switch.canary` | done | 1.8 s | 40 | 2 |");
+    expect(md).toContain(
+      "| `switch.canary.stop` from compute1 | `198.51.100.4` | done | 1.8 s | 4038 / 4220 | 182 | answering |",
+    );
     // Upgrade checks side by side per service; the multi-line detail in full below the table.
     expect(md).toContain(
       "| nova | **warning** (exit 1): nova: `nova-status upgrade check` on old passed with warnings: … | ok (exit 0): nova: `nova-status upgrade check` on new passed |",
@@ -43,7 +45,8 @@ describe("markdown", () => {
     expect(md).toContain(
       "`pre.upgrade-check.nova`:\n\n```text\nnova: `nova-status upgrade check` on old passed with warnings:\nCheck:",
     );
-    expect(md).toMatch(/\| 1 \| `switch\.canary` \|/);
+    expect(md).toMatch(/\| 1 \| `net\.switch\.mgmt` \|/);
+    expect(md).toMatch(/\| 2 \| `switch\.canary\.start` \| compute1 \| undo \|/);
     expect(md).toContain("| `up.keystone.contract` | new | **irreversible** |");
     // Tables are well-formed: every row of a table has as many cells as its header.
     for (const table of md.split(/\n\n+/).filter((b) => b.startsWith("|"))) {
