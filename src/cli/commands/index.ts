@@ -9,3 +9,4 @@ import "./rollback.js";
 import "./finalize.js";
 import "./report.js";
 import "./wizard.js";
+import "./switch.js";
