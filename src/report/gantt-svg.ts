@@ -68,6 +68,12 @@ export function ganttSvg(m: ReportModel): string {
   }
   out.push(`</g>`);
 
+  // A band's label starts at the band, or ends there when the band is near the right edge (it would be cut off).
+  const label = (cls: string, at: number, y: number, text: string): string =>
+    at > X1 - 7 * text.length
+      ? `<text class="${cls}" x="${f(at - 3)}" y="${y}" text-anchor="end">${esc(text)}</text>`
+      : `<text class="${cls}" x="${f(at + 3)}" y="${y}">${esc(text)}</text>`;
+
   // Layout first: row backgrounds, then the freeze/blackout bands over them, then labels and bars on top.
   const layout: {
     phase?: string;
@@ -98,7 +104,12 @@ export function ganttSvg(m: ReportModel): string {
     const title = `Freeze window: ${formatTime(m.freeze.startMs)} → ${m.freeze.endMs === undefined ? "still in effect" : formatTime(m.freeze.endMs)} (${formatDuration(end - m.freeze.startMs)})`;
     out.push(
       `<rect id="freeze-window" class="freeze-window${m.freeze.endMs === undefined ? " open" : ""}" x="${f(fx)}" y="${AXIS_H - 4}" width="${f(Math.max(MIN_BAR, x(end) - fx))}" height="${H - AXIS_H + 4}"><title>${esc(title)}</title></rect>`,
-      `<text class="band-label freeze-label" x="${f(fx + 3)}" y="12">freeze${m.freeze.endMs === undefined ? " (still in effect)" : ""}</text>`,
+      label(
+        "band-label freeze-label",
+        fx,
+        12,
+        `freeze${m.freeze.endMs === undefined ? " (still in effect)" : ""}`,
+      ),
     );
   }
   const moves = m.blackout.moves.filter((mv) => mv.startMs !== undefined && mv.endMs !== undefined);
@@ -112,7 +123,7 @@ export function ganttSvg(m: ReportModel): string {
         : `measured ${formatDuration(m.blackout.measuredMs)}`;
     out.push(
       `<rect id="switch-blackout" class="blackout" x="${f(bx - 1)}" y="${AXIS_H - 4}" width="${f(Math.max(3, x(be) - bx + 2))}" height="${H - AXIS_H + 4}"><title>${esc(`Switch (address moves): ${formatTime(bs)} → ${formatTime(be)}; blackout ${measured}`)}</title></rect>`,
-      `<text class="band-label blackout-label" x="${f(bx + 3)}" y="24">switch</text>`,
+      label("band-label blackout-label", bx, 24, "switch"),
     );
   }
 

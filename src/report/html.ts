@@ -69,8 +69,8 @@ svg .bar-running,.legend .bar-running{fill:#3b7dd8;background:#3b7dd8}
 svg .undo-bar,.legend .undo-bar{fill:#8b5cf6;background:#8b5cf6}
 svg .undo-failed{fill:#d64545}
 svg .freeze-window,.legend .freeze-window{fill:rgba(59,125,216,.11);background:rgba(59,125,216,.18);stroke:rgba(59,125,216,.45);stroke-dasharray:4 3}
-svg .blackout,.legend .blackout{fill:rgba(214,69,69,.30);background:rgba(214,69,69,.45)}
-svg .measured-blackout,.legend .measured-blackout{fill:rgba(180,35,24,.75);background:rgba(180,35,24,.75)}
+svg .blackout,.legend .blackout{fill:rgba(214,69,69,.16);background:rgba(214,69,69,.3)}
+svg .measured-blackout,.legend .measured-blackout{fill:rgba(180,35,24,.30);background:rgba(180,35,24,.30);stroke:rgba(180,35,24,.85);stroke-width:1}
 svg .band-label{font-size:10px;font-weight:700}
 svg .freeze-label{fill:#2457a6}svg .blackout-label{fill:#b42318}
 svg .now{stroke:#3b7dd8;stroke-dasharray:3 3;stroke-width:1.5}
