@@ -21,6 +21,7 @@ export function planInputFromAnswers(answers: Answers, home: string): PlanInput 
       oldInterface: n.old_interface,
       newInterface: n.new_interface,
     })),
+    computeHosts: answers.computes.hosts.map((h) => h.name),
     ...(answers.iscsi
       ? { iscsi: { oldPortal: answers.iscsi.old_portal, newPortal: answers.iscsi.new_portal } }
       : {}),

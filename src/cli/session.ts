@@ -15,6 +15,7 @@ import { parseFactsFile, serializeFacts } from "../discovery/facts-file.js";
 import { gatherFacts, type DiscoveryEndpoint } from "../discovery/gather.js";
 import { readOnly } from "../discovery/readonly-host.js";
 import type { Plan, PlannedStep, StepImpl, StepRegistry } from "../engine/step.js";
+import { sshHostFromEndpoint } from "../hosts/from-answers.js";
 import type { Host } from "../hosts/host.js";
 import { UserError, errorMessage } from "../lib/errors.js";
 import { buildPlan } from "../plan/build.js";
@@ -94,10 +95,21 @@ async function openSshSession(run: LoadedRun, io: CliIo): Promise<EngineSession>
     };
   };
   const registry = buildRegistry(realStepDeps({ old: admin("old"), new: admin("new") }));
+  // Computes the answers list (canary, compute pins): connected on first use, so one that is down fails only
+  // the steps that need it, naming it.
+  const env = { home: io.env.HOME ?? "/root", agentSocket: io.env.SSH_AUTH_SOCK };
+  const computes = answers.computes.hosts.map(
+    (h, i) =>
+      [
+        h.name,
+        sshHostFromEndpoint(h.name, h.ssh, env, secrets.get(`computes.hosts[${i}].ssh.passphrase`)),
+      ] as const,
+  );
   return {
     hosts: new Map<string, Host>([
       ["old", ctl.old.host],
       ["new", ctl.new.host],
+      ...computes.filter(([name]) => name !== "old" && name !== "new"),
     ]),
     secrets: ctl.secrets,
     registry,
@@ -115,7 +127,9 @@ async function openSshSession(run: LoadedRun, io: CliIo): Promise<EngineSession>
       });
       return gathered.facts;
     },
-    close: () => ctl.close(),
+    close: async () => {
+      await Promise.allSettled([ctl.close(), ...computes.map(([, h]) => h.close())]);
+    },
   };
 }
 

@@ -1161,7 +1161,14 @@ export function buildPlan(input: PlanInput, facts: Facts, catalog: Catalog): Pla
     ].filter((u) => old.units.some((x) => x.name === u && x.active) && !freezeUnits.includes(u));
     // The canary: a compute pings every moved address from before the old services stop until the moves are done,
     // so the report has the blackout as the compute saw it (net.canary-start/stop). Needs a compute to ask.
-    const canaryHost = (facts.nova?.computes ?? []).find((c) => !c.disabled)?.host;
+    // Only a compute the answers give SSH settings for can be asked.
+    const reachable = new Set(input.computeHosts ?? []);
+    const canaryHost = (facts.nova?.computes ?? []).find((c) => !c.disabled && reachable.has(c.host))?.host;
+    if (!canaryHost) {
+      warnings.push(
+        "switch: no enabled compute host in computes.hosts to run the canary from; the switch blackout is not measured.",
+      );
+    }
     const canaryRes = canaryHost ? [`${canaryHost}:file:/tmp/handover-canary`] : [];
     if (canaryHost) {
       gate = [

@@ -35,6 +35,8 @@ export interface PlanInput {
   /** The new controller's address until the switch. */
   readonly stagingAddress: string;
   readonly networks: readonly NetworkMove[];
+  /** Compute hosts the answers give SSH settings for (by nova host name): steps may run on these only. */
+  readonly computeHosts?: readonly string[];
   /** iSCSI target portal today and after the move ("198.18.0.4" or "198.18.0.4:3260"). */
   readonly iscsi?: { readonly oldPortal: string; readonly newPortal: string };
   /** Package source lines for the new controller (apt lines or repo URLs). */

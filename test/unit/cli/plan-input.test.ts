@@ -19,8 +19,12 @@ function answers(text = example): Answers {
 describe("planInputFromAnswers", () => {
   it("maps the example answer file to the lab's PlanInput", () => {
     const input = planInputFromAnswers(answers(), "/root");
-    // The example's portals carry :3260; the hand-written lab input has none. Everything else is identical.
-    expect({ ...input, iscsi: undefined }).toEqual({ ...labInput, iscsi: undefined });
+    // The example lists two computes and its portals carry :3260; everything else equals the lab input.
+    expect({ ...input, iscsi: undefined }).toEqual({
+      ...labInput,
+      computeHosts: ["compute1", "compute2"],
+      iscsi: undefined,
+    });
     expect(input.iscsi).toEqual({ oldPortal: "198.18.0.4:3260", newPortal: "198.18.0.4:3260" });
   });
 
