@@ -151,4 +151,15 @@ describe("html", () => {
     // The volume copy failed: its planned volumes are not counted as copied; the undone copies were.
     expect(html).toMatch(/data-key="copied">.*<div class="note">3 copy step\(s\)<\/div>/);
   });
+
+  it("a journal with only its plan (a run that died before starting) renders as not started", () => {
+    const j = new JournalScript(reportPlan());
+    const m = model(j);
+    expect(m.outcome).toBe("not-started");
+    const html = renderHtml(m);
+    expect(html).toContain('<div class="value">Not started</div>');
+    expect(html).toContain("No step has started yet.");
+    expect(html).not.toContain("<svg");
+    expect(renderMarkdown(m)).toContain("# Controller handover victoria → zed: Not started");
+  });
 });
