@@ -149,14 +149,13 @@ describe("rollback reports the writes it would lose", () => {
     const io = recordingIo(dir, true);
     const lines: string[] = [];
     const deps = depsFor(fx);
-    const confirm = deps.confirm;
     expect(
       await invoke(io, () =>
         rollbackCommand({ file: "answers.yaml", plain: true }, io, {
           ...deps,
           confirm: (m, s) => {
             lines.push(text(io.out));
-            return confirm(m, s);
+            return deps.confirm(m, s);
           },
         }),
       ),
