@@ -43,6 +43,8 @@ export interface PingLog {
   readonly maxGapTo?: number;
   /** Highest icmp_seq sent that ping reported (replies or "no answer yet"), for a loss figure. */
   readonly lastSeq: number;
+  /** ping printed its statistics: it ended by itself (deadline) before the stop. */
+  readonly ended: boolean;
 }
 
 const REPLY = /^\[(\d+(?:\.\d+)?)\]\s+\d+ bytes from .*\bicmp_seq=(\d+)\b(.*)$/;
@@ -57,7 +59,9 @@ export function parsePingLog(text: string): PingLog {
   let maxGapFrom: number | undefined;
   let maxGapTo: number | undefined;
   let lastSeq = 0;
+  let ended = false;
   for (const line of text.split("\n")) {
+    if (/^\d+ packets transmitted, /.test(line)) ended = true;
     const seq = SEQ.exec(line);
     if (seq) lastSeq = Math.max(lastSeq, Number(seq[1]));
     const m = REPLY.exec(line);
@@ -82,6 +86,7 @@ export function parsePingLog(text: string): PingLog {
     maxGapMs: Math.round(maxGapMs * 10) / 10,
     ...(maxGapFrom !== undefined ? { maxGapFrom, maxGapTo: maxGapTo! } : {}),
     lastSeq,
+    ended,
   };
 }
 
@@ -101,6 +106,8 @@ export interface CanaryResult {
   readonly lastReply?: string;
   /** It answered in the last second before the stop. */
   readonly answeringAtStop: boolean;
+  /** ping had already ended by itself (its deadline) when the canary was stopped. */
+  readonly endedBeforeStop?: boolean;
 }
 
 const iso = (epochSeconds: number): string => new Date(Math.round(epochSeconds * 1000)).toISOString();
@@ -111,7 +118,8 @@ export function canaryResult(address: string, log: PingLog, stoppedAt: number): 
   if (log.lastReplyAt === undefined || log.firstReplyAt === undefined) {
     return { ...base, blackoutMs: null, answeringAtStop: false };
   }
-  const tailMs = Math.max(0, (stoppedAt - log.lastReplyAt) * 1000);
+  // A ping that ended by itself stopped asking: the quiet time after its end is not a blackout.
+  const tailMs = log.ended ? 0 : Math.max(0, (stoppedAt - log.lastReplyAt) * 1000);
   const tail = tailMs > log.maxGapMs;
   return {
     ...base,
@@ -123,7 +131,8 @@ export function canaryResult(address: string, log: PingLog, stoppedAt: number): 
         : {}),
     firstReply: iso(log.firstReplyAt),
     lastReply: iso(log.lastReplyAt),
-    answeringAtStop: tailMs <= 1000,
+    answeringAtStop: !log.ended && tailMs <= 1000,
+    ...(log.ended ? { endedBeforeStop: true } : {}),
   };
 }
 
@@ -144,8 +153,25 @@ function read(kind: string, raw: JsonObject): CanaryParams {
 
 const logName = (address: string): string => `ping-${address.replace(/:/g, "_")}.log`;
 
+/**
+ * A canary nobody stops (handover killed and never resumed or rolled back) must not ping a production address 100
+ * times a second forever: ping exits by itself after this many seconds (`-w`), longer than any switch.
+ */
+export const CANARY_DEADLINE_S = 6 * 3600;
+
 function pingArgs(address: string): string[] {
-  return [...(address.includes(":") ? ["-6"] : []), "-D", "-n", "-i", "0.01", "-W", "1", address];
+  return [
+    ...(address.includes(":") ? ["-6"] : []),
+    "-D",
+    "-n",
+    "-i",
+    "0.01",
+    "-W",
+    "1",
+    "-w",
+    String(CANARY_DEADLINE_S),
+    address,
+  ];
 }
 
 /** Canary dirs on the compute (this and earlier attempts). */
@@ -176,7 +202,13 @@ async function pidsIn(host: Host, dir: string): Promise<{ address: string; pid: 
 /** True when PID is alive and is a ping (a recycled PID is left alone). */
 async function isPing(host: Host, pid: number): Promise<boolean> {
   const r = await host.exec(["ps", "-o", "comm=", "-p", String(pid)]);
-  return r.exitCode === 0 && r.stdout.trim() === "ping";
+  if (r.exitCode !== 127) return r.exitCode === 0 && r.stdout.trim() === "ping";
+  // No procps (minimal images): the kernel's own record of the command name.
+  try {
+    return (await host.readFile(`/proc/${pid}/comm`)).toString("utf8").trim() === "ping";
+  } catch {
+    return false;
+  }
 }
 
 async function killPings(host: Host, pids: readonly number[]): Promise<number> {

@@ -11,6 +11,12 @@ const V4 = readFileSync(join(FIX, "ping-v4-127.txt"), "utf8");
 const V6 = readFileSync(join(FIX, "ping-v6-loopback.txt"), "utf8");
 
 /**
+ * What a canary ping killed with SIGTERM leaves: the replies without the statistics block (iputils prints the
+ * statistics on SIGINT or at its -w deadline, not on SIGTERM; checked locally with kill -TERM).
+ */
+const killed = (text: string): string => text.replace(/\n--- [^\n]* ping statistics ---[\s\S]*$/, "\n");
+
+/**
  * A switch as ping -D prints it, built from the real line formats above (and iputils' "no answer yet" from -O,
  * "Destination Host Unreachable" and "(DUP!)" lines): replies every 10 ms, then 120 ms without, then replies.
  */
@@ -62,7 +68,7 @@ describe("parsePingLog", () => {
   });
 
   it("an empty or reply-less log has no replies and no gap", () => {
-    expect(parsePingLog("")).toEqual({ replies: 0, maxGapMs: 0, lastSeq: 0 });
+    expect(parsePingLog("")).toEqual({ replies: 0, maxGapMs: 0, lastSeq: 0, ended: false });
     const noReply =
       "PING 10.0.0.1 (10.0.0.1) 56(84) bytes of data.\n[1795323319.840288] no answer yet for icmp_seq=1\n";
     expect(parsePingLog(noReply)).toMatchObject({ replies: 0, lastSeq: 1 });
@@ -80,10 +86,19 @@ describe("canaryResult", () => {
   });
 
   it("an address that stopped answering: the blackout runs to the stop and is flagged", () => {
-    const log = parsePingLog(V4);
+    const log = parsePingLog(killed(V4));
+    expect(log.ended).toBe(false);
     const r = canaryResult("127.0.0.1", log, log.lastReplyAt! + 5);
     expect(r.blackoutMs).toBeCloseTo(5000, 0);
     expect(r.answeringAtStop).toBe(false);
+  });
+
+  it("a ping that ended by itself (statistics printed: its deadline) does not count the quiet time after it", () => {
+    const log = parsePingLog(V4);
+    expect(log.ended).toBe(true);
+    const r = canaryResult("127.0.0.1", log, log.lastReplyAt! + 5);
+    expect(r.blackoutMs).toBeCloseTo(208.2, 1);
+    expect(r).toMatchObject({ answeringAtStop: false, endedBeforeStop: true });
   });
 
   it("never answered: no blackout figure", () => {
@@ -178,6 +193,8 @@ describe("net.canary-start / net.canary-stop", () => {
       "0.01",
       "-W",
       "1",
+      "-w",
+      "21600",
       "198.51.100.4",
     ]);
     expect(shs[1]!.slice(4, 5)).toEqual(["-6"]);
@@ -207,7 +224,7 @@ describe("net.canary-start / net.canary-stop", () => {
     const log = switchLog();
     const last = parsePingLog(log).lastReplyAt!;
     // The v6 log is the real capture moved 10 s earlier: it stopped answering long before the stop.
-    const stale = V6.replace(/\[17953234/g, "[17953233");
+    const stale = killed(V6).replace(/\[17953234/g, "[17953233");
     const c = computeHost({ log: (a) => (a === "198.51.100.4" ? log : stale), clock: last + 0.004 });
     const hx = makeCtx({ compute1: c.h });
     await start!.run(hx.ctx, startParams);
@@ -241,6 +258,19 @@ describe("net.canary-start / net.canary-stop", () => {
     await stop!.run(hx.ctx, stopParams);
     expect(c.procs.get(4000)).toBe("sshd");
     expect(c.h.commandLines()).not.toContain("kill -TERM 4000");
+  });
+
+  it("without procps, /proc/PID/comm decides whether a PID is still our ping", async () => {
+    const c = computeHost();
+    const hx = makeCtx({ compute1: c.h });
+    await start!.run(hx.ctx, startParams);
+    c.h.on(["ps", "-o", "comm=", "-p", /\d+/], { exitCode: 127, stderr: "sh: 1: ps: not found" });
+    c.h.setFile("/proc/4000/comm", "ping\n");
+    c.h.setFile("/proc/4001/comm", "bash\n");
+    c.procs.set(4001, "bash");
+    await stop!.run(hx.ctx, stopParams);
+    expect(c.h.commandLines().filter((l) => l.startsWith("kill"))).toEqual(["kill -TERM 4000"]);
+    expect(c.procs.get(4001)).toBe("bash");
   });
 
   it("undo (rollback mid-switch) kills the journaled PIDs and removes the dir; idempotent", async () => {
