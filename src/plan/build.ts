@@ -1181,7 +1181,7 @@ export function buildPlan(input: PlanInput, facts: Facts, catalog: Catalog): Pla
           writes: canaryRes,
           commands: input.networks.map(
             (n) =>
-              `[${canaryHost}] ping ${n.address.includes(":") ? "-6 " : ""}-D -n -i 0.01 -W 1 ${n.address} (detached, until the switch is done)`,
+              `[${canaryHost}] ping ${n.address.includes(":") ? "-6 " : ""}-D -n -i 0.01 -W 1 -w 21600 ${n.address} (detached, stopped after the moves)`,
           ),
           after: gate,
           params: { compute: canaryHost, addresses: input.networks.map((n) => n.address) },
