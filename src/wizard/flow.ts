@@ -463,6 +463,7 @@ async function askComputes(
       what: `compute host ${name}`,
       defaults: { ...sharedDefaults, ...(address !== undefined ? { address } : {}) },
       addressOnly: same,
+      tryDefaultAddress: address !== undefined,
       checkAddress: (a) => (a === oldSsh.address ? "this is the old controller's address" : true),
     });
     sessions.push(r.session);

@@ -32,6 +32,8 @@ export interface SshAskOptions {
   readonly checkAddress?: (address: string) => Validation;
   /** Ask only the address; the other settings are `defaults` (compute hosts sharing the old controller's). */
   readonly addressOnly?: boolean;
+  /** Try `defaults.address` before asking for one (a compute host at the name nova reports); asked on failure. */
+  readonly tryDefaultAddress?: boolean;
 }
 
 export interface SshResult {
@@ -47,19 +49,27 @@ export function defaultKeyFile(home: string): string {
 export async function askSsh(deps: WizardDeps, o: SshAskOptions): Promise<SshResult> {
   const { ask } = deps;
   let d: Partial<SshAnswer> = o.defaults;
+  let untried = o.tryDefaultAddress === true ? o.defaults.address : undefined;
   for (;;) {
-    const address = (
-      await ask.input({
-        id: `${o.id}.address`,
-        message: `Address of ${o.what} (IP or host name handover connects to):`,
-        default: d.address,
-        validate: (v) => {
-          const syntax = checkHostAddress(v);
-          return syntax === true && o.checkAddress ? o.checkAddress(v.trim()) : syntax;
-        },
-      })
-    ).trim();
-    const ssh = o.addressOnly ? settingsFrom(d, address) : await askSettings(deps, o, d, address);
+    const given = untried;
+    untried = undefined;
+    const address =
+      given ??
+      (
+        await ask.input({
+          id: `${o.id}.address`,
+          message: `Address of ${o.what} (IP or host name handover connects to):`,
+          default: d.address,
+          validate: (v) => {
+            const syntax = checkHostAddress(v);
+            return syntax === true && o.checkAddress ? o.checkAddress(v.trim()) : syntax;
+          },
+        })
+      ).trim();
+    const ssh =
+      o.addressOnly || given !== undefined
+        ? settingsFrom(d, address)
+        : await askSettings(deps, o, d, address);
     d = ssh;
     const knownHostsFile = expandHome(ssh.known_hosts ?? "~/.ssh/known_hosts", deps.home);
     let scan: HostKeyScan;
@@ -207,9 +217,14 @@ async function confirmHostKey(deps: WizardDeps, o: SshAskOptions, scan: HostKeyS
       ask.note(`✗ ${where} offers ${key}, which ${file} marks @revoked (line ${scan.lines.join(", ")}).`);
       return false;
     case "unknown": {
+      // The comparison hint as a note, the question short: it must stay readable on an 80-column terminal.
+      ask.note(
+        `${where} offers a host key that is not in ${file}. Compare it with the machine's own ` +
+          `(on its console: ssh-keygen -lf /etc/ssh/ssh_host_${scan.type.replace(/^ssh-|-.*$/g, "")}_key.pub).`,
+      );
       const yes = await ask.confirm({
         id: `${o.id}.trust_host_key`,
-        message: `${where} offers host key ${key}, which is not in ${file}. Compare it with \`ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub\` on the machine's console. Trust it and add it to ${file}?`,
+        message: `Trust host key ${key} of ${where}?`,
         default: false,
       });
       if (!yes) {

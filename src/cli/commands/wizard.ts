@@ -32,6 +32,8 @@ export const NEEDS_TERMINAL = "WIZARD_NEEDS_TERMINAL";
 
 export interface WizardOptions {
   readonly file?: string;
+  /** Facts saved by `handover plan --save-facts`, for the plan shown at the end instead of a new discovery. */
+  readonly facts?: string;
 }
 
 /** What the command reaches outside itself; tests replace the terminal, the machines and plan/run. */
@@ -39,8 +41,8 @@ export interface WizardCommandDeps {
   ask(io: CliIo): Ask;
   probe(io: CliIo): Probe;
   readonly files: WizardFiles;
-  /** `handover plan -f FILE`: prints the plan; returns its exit code. */
-  plan(file: string, io: CliIo): Promise<number>;
+  /** `handover plan -f FILE [--facts F]`: prints the plan; returns its exit code. */
+  plan(file: string, io: CliIo, facts?: string): Promise<number>;
   /** `handover run -f FILE`. */
   run(file: string, io: CliIo): Promise<number>;
   readonly now: () => Date;
@@ -63,7 +65,7 @@ export const realWizardDeps: WizardCommandDeps = {
   ask: (io) => inquirerAsk({ print: (t) => io.stdout(t) }),
   probe: (io) => sshProbe({ catalog: shippedCatalog(), agentSocket: io.env.SSH_AUTH_SOCK }),
   files: realWizardFiles,
-  plan: (file, io) => planCommand({ file }, io),
+  plan: (file, io, facts) => planCommand({ file, ...(facts !== undefined ? { facts } : {}) }, io),
   run: (file, io) => withSigint(io, (signal) => runCommand({ file }, io, { ...realEngineDeps, signal })),
   now: () => new Date(),
 };
@@ -156,7 +158,7 @@ export async function wizardCommand(
   io.stdout("\nThe plan for these answers (nothing is changed on any host yet):\n");
   let planned: number;
   try {
-    planned = await deps.plan(file, io);
+    planned = await deps.plan(file, io, o.facts);
   } catch (e) {
     if (!isUserError(e)) throw e;
     io.stderr(renderError(e, false));
@@ -189,6 +191,10 @@ addCommand((program, io) => {
       "-f, --file <path>",
       `the answer file to write (its values are the defaults)`,
       DEFAULT_ANSWERS_FILE,
+    )
+    .option(
+      "--facts <file>",
+      "show the plan from facts saved with `handover plan --save-facts` (no new discovery)",
     )
     .action(async (options: WizardOptions, command: Command) => {
       try {

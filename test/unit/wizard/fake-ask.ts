@@ -31,7 +31,7 @@ export class FakeAsk implements Ask {
     this.script = new Map(
       Object.entries(script).map(([k, v]) => [
         k,
-        Array.isArray(v) && !isStringList(k, v) ? [...(v)] : [v as Scripted],
+        Array.isArray(v) && !isStringList(k, v) ? [...v] : [v as Scripted],
       ]),
     );
   }
