@@ -4,6 +4,12 @@
  * packages set them: `chown -R svc:svc`, and keystone's `fernet-keys/` and `credential-keys/` 0700 with 0600 files
  * (tokens and encrypted credentials depend on those keys; keystone refuses group/world-readable ones).
  *
+ * Packaged defaults are not carried: a file old's packages installed as a conffile and nobody edited (its md5 is
+ * still the one dpkg recorded) is the OLD release's default, and copying it would override the new package's
+ * (seen in the lab: Victoria's policy.d/00_default_policy.yaml over Zed's made nova refuse the admin with 403;
+ * api-paste.ini and rootwrap filters change between releases too). Only files the operator changed, and files no
+ * package owns, are copied. Without dpkg on old (RPM), everything is copied and the log says so.
+ *
  * Transfer: `tar -cf -` on old streamed into `tar -xf -` on new into a private staging dir, then `cp -a` over the
  * target: no shell strings, nothing on the jump's disk. Old is only read.
  *
@@ -50,6 +56,31 @@ export async function listTree(host: Host, dir: string): Promise<Set<string> | u
   if ((await host.stat(dir)) === undefined) return undefined;
   const r = await host.run(["find", dir, "-mindepth", "1", "-printf", "%y %P\\n"]);
   return new Set(r.stdout.split("\n").filter((l) => l !== ""));
+}
+
+/**
+ * Paths under `dir` (relative to its parent, as tar names them) that are conffiles of old's packages and unchanged
+ * since install; undefined when old has no dpkg. Read-only: dpkg-query and md5sum.
+ */
+export async function unmodifiedConffiles(host: Host, dir: string): Promise<string[] | undefined> {
+  const q = await host.exec(["dpkg-query", "-W", "-f", "${Conffiles}\\n"]);
+  if (q.exitCode !== 0) return undefined;
+  const recorded = new Map<string, string>();
+  for (const line of q.stdout.split("\n")) {
+    // " /etc/nova/api-paste.ini 8e2b1b4f0b3f1d5c9d2f6f1f0a7c3e21" (+ " obsolete" for files a package dropped)
+    const m = /^\s+(\/\S+)\s+([0-9a-f]{32})(\s+obsolete)?\s*$/.exec(line);
+    if (m?.[1] && m[2] && !m[3] && m[1].startsWith(`${dir}/`)) recorded.set(m[1], m[2]);
+  }
+  if (recorded.size === 0) return [];
+  const sums = await host.exec(["md5sum", "--", ...recorded.keys()]);
+  const { parent } = splitPath(dir);
+  const out: string[] = [];
+  for (const line of sums.stdout.split("\n")) {
+    const m = /^([0-9a-f]{32})\s+\*?(\/.+)$/.exec(line);
+    if (m?.[1] && m[2] && recorded.get(m[2]) === m[1])
+      out.push(m[2].slice(parent === "/" ? 1 : parent.length + 1));
+  }
+  return out.sort();
 }
 
 async function exists(host: Host, path: string): Promise<boolean> {
@@ -104,11 +135,15 @@ export function configCopyStep(_deps: StepDeps): StepImpl {
         await removeTempDir(neu, prev.tempDir);
       if (existed) await takeBackup(neu, p.dir, backup);
 
+      const defaults = await unmodifiedConffiles(old, p.dir);
       const staging = await makeTempDir(neu);
       ctx.checkpoint?.({ ...undo, tempDir: staging });
       try {
+        // Literal, anchored member names: a file name with glob characters excludes only itself.
+        const excludes = (defaults ?? []).map((f) => `--exclude=${f}`);
+        const tarOpts = excludes.length > 0 ? ["--anchored", "--no-wildcards", ...excludes] : [];
         const bytes = await pipeBetween(
-          { host: old, argv: ["tar", "-C", parent, "-cf", "-", "--", base] },
+          { host: old, argv: ["tar", "-C", parent, ...tarOpts, "-cf", "-", "--", base] },
           { host: neu, argv: ["tar", "-C", staging, "-xf", "-"] },
           {
             what: `${p.dir} from ${old.name} to ${neu.name}`,
@@ -125,7 +160,11 @@ export function configCopyStep(_deps: StepDeps): StepImpl {
         ctx.emit({
           type: "log",
           level: "info",
-          message: `${p.dir}: ${bytes} bytes of tar copied from ${old.name}`,
+          message:
+            `${p.dir}: ${bytes} bytes of tar copied from ${old.name}; ` +
+            (defaults === undefined
+              ? "no dpkg on old, so packaged defaults were copied too"
+              : `${defaults.length} unedited packaged default(s) left to the new packages${defaults.length > 0 ? ` (${defaults.slice(0, 8).join(", ")}${defaults.length > 8 ? ", …" : ""})` : ""}`),
         });
       } finally {
         await removeTempDir(neu, staging);
@@ -140,8 +179,19 @@ export function configCopyStep(_deps: StepDeps): StepImpl {
       const want = await listTree(old, p.dir);
       const have = await listTree(neu, p.dir);
       if (!have) return { ok: false, detail: `${p.dir} does not exist on ${neu.name}` };
+      // Old's unedited packaged defaults were not copied: new may lack them (its packages dropped them).
+      const { base } = splitPath(p.dir);
+      const skipped = new Set(
+        (await unmodifiedConffiles(old, p.dir))?.map((f) => `f ${f.slice(base.length + 1)}`),
+      );
       // Names and types only: config.rewrite changes contents afterwards, and that must not undo this step.
-      const missing = [...(want ?? [])].filter((e) => !have.has(e));
+      const wanted = [...(want ?? [])];
+      // A directory holding only skipped defaults may be absent on new too.
+      const onlyDefaults = (dir: string): boolean =>
+        wanted.every((e) => !e.slice(2).startsWith(`${dir}/`) || e.startsWith("d ") || skipped.has(e));
+      const missing = wanted.filter(
+        (e) => !have.has(e) && !skipped.has(e) && !(e.startsWith("d ") && onlyDefaults(e.slice(2))),
+      );
       if (missing.length > 0) {
         return {
           ok: false,

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { configCopyStep } from "../../../../src/steps/config/copy.js";
 import { FakeHost, REST } from "../../../fakes/fake-host.js";
@@ -10,19 +11,44 @@ const OLD_FILES: Record<string, string> = {
   "/etc/keystone/fernet-keys/0": "key0",
   "/etc/keystone/fernet-keys/1": "key1",
   "/etc/keystone/credential-keys/0": "cred0",
+  "/etc/keystone/policy.d/00-default.yaml": "# victoria defaults\n",
 };
+const md5 = (t: string): string => createHash("md5").update(t).digest("hex");
+/** What dpkg recorded at install: keystone.conf was edited since (md5 differs), the policy file was not. */
+const CONFFILES =
+  `keystone:\n /etc/keystone/keystone.conf ${md5("# packaged victoria\n")}\n` +
+  ` /etc/keystone/policy.d/00-default.yaml ${md5("# victoria defaults\n")}\n` +
+  ` /etc/keystone/gone.conf ${md5("x")} obsolete\n` +
+  `other:\n /etc/other/x.conf ${md5("y")}\n`;
 const params = { dir: "/etc/keystone", owner: "keystone", group: "keystone", keepNewOnly: true };
 const BACKUP = "/var/backups/handover/copy/etc/keystone";
 
-function setup(opts: { newHasDir?: boolean; tarExit?: number } = {}) {
+function setup(opts: { newHasDir?: boolean; tarExit?: number; dpkg?: boolean } = {}) {
   const old = new FakeHost("old", { unmatched: "throw" });
   for (const [p, d] of Object.entries(OLD_FILES)) old.setFile(p, d, { mode: 0o640 });
   // old's tar: the "archive" is the file list; new's tar -x below unpacks it into the staging dir.
-  old.on(["tar", "-C", "/etc", "-cf", "-", "--", "keystone"], {
-    stdout: JSON.stringify(OLD_FILES),
-    exitCode: opts.tarExit ?? 0,
-    stderr: opts.tarExit ? "tar: keystone/x: Cannot open: Permission denied" : "",
+  // old's tar: the "archive" is the file list minus the literal --exclude=<member> names.
+  old.on(["tar", "-C", "/etc", REST], ({ argv }) => {
+    const excluded = new Set(
+      argv.filter((a) => a.startsWith("--exclude=")).map((a) => `/etc/${a.slice(10)}`),
+    );
+    return {
+      stdout: JSON.stringify(Object.fromEntries(Object.entries(OLD_FILES).filter(([p]) => !excluded.has(p)))),
+      exitCode: opts.tarExit ?? 0,
+      stderr: opts.tarExit ? "tar: keystone/x: Cannot open: Permission denied" : "",
+    };
   });
+  // dpkg-query prints every package's conffiles; md5sum hashes the files as they are now.
+  old.on(
+    ["dpkg-query", "-W", "-f", "${Conffiles}\\n"],
+    opts.dpkg === false ? { exitCode: 127, stderr: "dpkg-query: not found" } : { stdout: CONFFILES },
+  );
+  old.on(["md5sum", "--", REST], ({ argv, host }) => ({
+    stdout: argv
+      .slice(2)
+      .map((f) => `${md5(host.fileText(f) ?? "")}  ${f}\n`)
+      .join(""),
+  }));
   old.on(["find", "/etc/keystone", REST], {
     stdout: [
       "d credential-keys",
@@ -31,6 +57,8 @@ function setup(opts: { newHasDir?: boolean; tarExit?: number } = {}) {
       "f fernet-keys/0",
       "f fernet-keys/1",
       "f credential-keys/0",
+      "d policy.d",
+      "f policy.d/00-default.yaml",
     ]
       .map((l) => `${l}\n`)
       .join(""),
@@ -41,6 +69,7 @@ function setup(opts: { newHasDir?: boolean; tarExit?: number } = {}) {
   if (opts.newHasDir ?? true) {
     neu.setFile("/etc/keystone/keystone.conf", "# packaged\n");
     neu.setFile("/etc/keystone/sso_callback_template.html", "<html/>");
+    neu.setFile("/etc/keystone/policy.d/00-default.yaml", "# zed defaults\n");
   }
   neu.on(
     ["tar", "-C", /\/tmp\/handover-.*/, "-xf", "-"],
@@ -75,8 +104,36 @@ describe("config.copy", () => {
     expect(h.checkpoints[0]).toEqual({ dir: "/etc/keystone", existed: true, backup: BACKUP, tempDir: "" });
     expect(s.tmp.removed).toEqual(expect.arrayContaining(s.tmp.made));
     expect(undo).toMatchObject({ existed: true, backup: BACKUP });
-    // Old was only read: no command on old but tar -c.
-    expect(s.old.commands().map((a) => a[0])).toEqual(["tar"]);
+    // Old's unedited packaged default stays new's; the edited conffile came over.
+    expect(s.neu.fileText("/etc/keystone/policy.d/00-default.yaml")).toBe("# zed defaults\n");
+    expect(s.old.commands().find((a) => a[0] === "tar")).toEqual(
+      expect.arrayContaining(["--anchored", "--no-wildcards", "--exclude=keystone/policy.d/00-default.yaml"]),
+    );
+    expect(h.events).toMatchObject([
+      {
+        type: "log",
+        message: expect.stringMatching(/1 unedited packaged default\(s\) left to the new packages/),
+      },
+    ]);
+    // Old was only read.
+    expect(s.old.commands().map((a) => a[0])).toEqual(["dpkg-query", "md5sum", "tar"]);
+    expect(await step.verify(h.ctx, params)).toMatchObject({ ok: true });
+  });
+
+  it("without dpkg on old every file is copied, and the log says so", async () => {
+    const s = setup({ dpkg: false });
+    const h = makeCtx({ old: s.old, new: s.neu });
+    await configCopyStep(s.deps).run(h.ctx, params);
+    expect(s.neu.fileText("/etc/keystone/policy.d/00-default.yaml")).toBe("# victoria defaults\n");
+    expect(h.events).toMatchObject([{ type: "log", message: expect.stringMatching(/no dpkg on old/) }]);
+  });
+
+  it("verify does not miss an unedited default that new's packages do not ship", async () => {
+    const s = setup();
+    const h = makeCtx({ old: s.old, new: s.neu });
+    const step = configCopyStep(s.deps);
+    await step.run(h.ctx, params);
+    await s.neu.removeFile("/etc/keystone/policy.d/00-default.yaml");
     expect(await step.verify(h.ctx, params)).toMatchObject({ ok: true });
   });
 
