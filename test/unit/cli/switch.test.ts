@@ -8,6 +8,9 @@ import { runCommand } from "../../../src/cli/commands/run.js";
 import { runCli } from "../../../src/cli/run-cli.js";
 import { switchCommand, switchPlanProblems } from "../../../src/cli/commands/switch.js";
 import { runPart } from "../../../src/cli/session.js";
+import { buildPlan } from "../../../src/plan/build.js";
+import { labFacts, labInput } from "../plan/fixtures/lab-facts.js";
+import { shippedCatalog } from "../plan/helpers.js";
 import type { EngineCommandDeps } from "../../../src/cli/engine-command.js";
 import { deriveState, readJournal } from "../../../src/engine/journal.js";
 import type { Plan } from "../../../src/engine/step.js";
@@ -190,6 +193,22 @@ describe("switchPlanProblems", () => {
     expect(p).toContain("dropped (pre.a)");
     expect(p).toContain("would change (cfg.c)");
     expect(p).toContain("outside the switch would be added (db.extra)");
+  });
+  it("the real planner: never -> auto and never -> confirm only add switch steps (lab facts)", () => {
+    const real = (mode: Mode): Plan =>
+      runPart(
+        buildPlan(
+          { ...labInput, options: { ...labInput.options, switch: mode } },
+          labFacts,
+          shippedCatalog(),
+        ),
+      );
+    const base = real("never");
+    for (const mode of ["auto", "confirm"] as const) {
+      const next = real(mode);
+      expect(switchPlanProblems(base, next), mode).toEqual([]);
+      expect(next.steps.length).toBeGreaterThan(base.steps.length);
+    }
   });
   it("a plan without any switch step is not a switch", () => {
     expect(switchPlanProblems(never, never)).toEqual([
