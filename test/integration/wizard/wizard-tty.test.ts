@@ -16,7 +16,7 @@ import { loadAnswers } from "../../../src/answers/index.js";
 import { serializeFacts } from "../../../src/discovery/facts-file.js";
 import { labFacts } from "../../unit/plan/fixtures/lab-facts.js";
 import { mariadbSkipReason, startMariaDb, type MariaDb } from "../hosts/fixtures/mariadb.js";
-import { sshdSkipReason, startSshd, type Sshd } from "../hosts/fixtures/sshd.js";
+import { freePort, sshdSkipReason, startSshd, type Sshd } from "../hosts/fixtures/sshd.js";
 
 const TMUX = "/usr/bin/tmux";
 const REPO = fileURLToPath(new URL("../../..", import.meta.url));
@@ -133,11 +133,19 @@ describe.skipIf(skip !== undefined)("handover wizard in a terminal", () => {
     );
     tmux("set-option", "-t", "w", "history-limit", "10000");
 
-    // Old controller: SSH, host key, login, discovery, MySQL.
+    // Old controller: first at a port where nothing listens (shown, asked again with what was typed), then right.
+    const closed = await freePort();
     await answer(/Address of the old controller/, OLD);
-    await answer(/SSH port:/, String(sshd.port));
+    await answer(/SSH port:/, String(closed));
     await answer(/SSH user:/);
     await answer(/Private key file:/, sshd.clientKey.privatePath);
+    await answer(/known_hosts file/);
+    await answer(/Host key policy for later runs/);
+    await waitFor(new RegExp(`✗ cannot reach an SSH server at 127\\.0\\.0\\.1 port ${closed}`));
+    await answer(/Address of the old controller/);
+    await answer(/SSH port:/, String(sshd.port));
+    await answer(/SSH user:/);
+    await answer(/Private key file:/);
     await answer(/known_hosts file/);
     await answer(/Host key policy for later runs/);
     await answer(/Trust host key ssh-ed25519 SHA256:\S+ of/, "y");
@@ -256,4 +264,44 @@ describe.skipIf(skip !== undefined)("handover wizard in a terminal", () => {
     expect(text).not.toContain(db.password);
     expect(statSync(file).mode & 0o777).toBe(0o644);
   }, 300_000);
+
+  it("`handover` alone on a terminal starts the wizard; Ctrl-C leaves without writing anything", async () => {
+    const file = join(dir, "answers.yaml");
+    const before = existsSync(file) ? readFileSync(file, "utf8") : undefined;
+    seen.clear();
+    execFileSync(
+      TMUX,
+      [
+        "-S",
+        sock,
+        "-f",
+        "/dev/null",
+        "new-window",
+        "-d",
+        "-t",
+        "w",
+        "-n",
+        "bare",
+        `cd ${dir} && ${REPO}/node_modules/.bin/tsx ${REPO}/src/cli/main.ts; echo BARE-EXIT=$?; sleep 600`,
+      ],
+      { env: { ...process.env, HOME: dir } },
+    );
+    const bare = (): string => tmux("capture-pane", "-p", "-J", "-t", "w:bare", "-S", "-", "-E", "-");
+    const until = async (re: RegExp): Promise<string> => {
+      for (let i = 0; i < 600; i++) {
+        const t = bare();
+        if (re.test(t)) return t;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      throw new Error(`timed out waiting for ${re}; screen:\n${bare()}`);
+    };
+    // It starts from the answers.yaml in the current directory (the first test's, when it ran), as defaults.
+    await until(/Address of the old controller/);
+    if (before !== undefined) expect(bare()).toContain("Using the values in answers.yaml as defaults");
+    tmux("send-keys", "-t", "w:bare", "C-c");
+    const end = await until(/BARE-EXIT=\d+/);
+    expect(end).toContain("error [WIZARD_CANCELLED]");
+    expect(end).toContain("BARE-EXIT=1");
+    expect(existsSync(file) ? readFileSync(file, "utf8") : undefined).toBe(before);
+  }, 120_000);
 });
