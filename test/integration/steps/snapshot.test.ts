@@ -57,7 +57,7 @@ describe.skipIf(skip !== undefined)("db.snapshot against real MariaDB over SSH",
       realStepDeps({ new: { user: db.user, password: db.password, host: "127.0.0.1", port: db.port } }),
     );
     const params = { databases: ["nova", "glance"] };
-    const out = (await step.run(ctx, params)) as { tables: Snapshot };
+    const out = (await step.run(ctx, params)) as unknown as { tables: Snapshot };
     expect(Object.keys(out.tables).sort()).toEqual(["glance.images", "nova.instances", "nova.services"]);
     expect(out.tables["nova.instances"]!.rows).toBe(2);
     expect(out.tables["nova.instances"]!.checksum).toMatch(/^\d+$/);
