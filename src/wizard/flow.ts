@@ -77,14 +77,13 @@ async function flow(deps: WizardDeps, prev: Raw, sessions: ProbeSession[]): Prom
     name: "old",
     what: "the old controller",
     defaults: sshDefaults(prev, "controllers", "old", "ssh"),
+    // On a re-run the previous file's moved addresses are known: the old controller must not be reached at one.
     checkAddress: (a) =>
       firstReason(
-        semanticErrorsAt({ ...draft, controllers: { old: { ssh: { ...sshForCheck(a) } } } }, [
-          "controllers",
-          "old",
-          "ssh",
-          "address",
-        ]),
+        semanticErrorsAt(
+          { networks: list(prev, "networks"), controllers: { old: { ssh: sshForCheck(a) } } },
+          ["controllers", "old", "ssh", "address"],
+        ),
       ),
   });
   sessions.push(oldSsh.session);

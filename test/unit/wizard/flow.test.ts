@@ -369,3 +369,13 @@ describe("wizard flow", () => {
     );
   });
 });
+
+describe("wizard flow on a re-run", () => {
+  it("refuses the old controller's SSH address when the previous file moves that address", async () => {
+    const w = world({ ...LAB_SCRIPT, "controllers.old.ssh.address": ["198.51.100.4", "198.51.100.3"] });
+    const previous = { networks: [{ name: "mgmt", cidr: "198.51.100.0/24", address: "198.51.100.4" }] };
+    await runWizardFlow(w.deps, previous);
+    expect(w.ask.refused[0]).toMatchObject({ id: "controllers.old.ssh.address", value: "198.51.100.4" });
+    expect(w.ask.refused[0]?.reason).toMatch(/moved address \(network "mgmt"/);
+  });
+});
