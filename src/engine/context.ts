@@ -65,6 +65,10 @@ export function buildContext(
       deps.journal.append({ type: "step-checkpoint", stepId: step.id, undoData });
       checkpointed = undoData;
     },
+    resultOf(stepId) {
+      const s = deps.journal.state().byId.get(stepId);
+      return s?.status === "done" ? s.undoData : undefined;
+    },
     ...(previousUndoData === undefined ? {} : { previousUndoData }),
   };
   return { ctx, lastCheckpoint: () => checkpointed };

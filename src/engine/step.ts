@@ -108,6 +108,11 @@ export interface StepContext {
    * merged shallowly under the attempt's last checkpoint and run's return value, later layers winning.)
    */
   readonly previousUndoData?: JsonObject;
+  /**
+   * What a DONE step recorded (its journaled undo data), for steps that compare against an earlier one (the
+   * inventory after the upgrade against the inventory before the freeze). Undefined when that step is not done.
+   */
+  resultOf?(stepId: string): JsonObject | undefined;
 }
 
 export interface VerifyResult {

@@ -1120,7 +1120,8 @@ export function buildPlan(input: PlanInput, facts: Facts, catalog: Catalog): Pla
       kind: "inventory.compare",
       title: "Inventory after equals inventory before (any difference stops the run)",
       phase: "verify",
-      hosts: ["new"],
+      // old: only when the capture's result is gone from the journal, its databases are counted again (read-only).
+      hosts: ["new", "old"],
       reads: allDbs.map((d) => `new:db:${d}`),
       after: [...allStarted, ...dataDone],
       params: { host: "new", against: "pre.inventory.old", services, databases: allDbs },

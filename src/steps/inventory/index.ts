@@ -40,7 +40,7 @@ export function inventorySteps(deps: StepDeps): StepImpl[] {
     against: string,
     databases: string[],
   ): Promise<{ counts: Record<string, number>; from: string }> {
-    const r = against ? deps.stepResult?.(against) : undefined;
+    const r = against ? (ctx.resultOf?.(against) ?? deps.stepResult?.(against)) : undefined;
     const c = r && isObject(r.counts ?? null) ? countsOf(r.counts) : undefined;
     if (c) return { counts: c, from: `the counts ${against} recorded` };
     return { counts: await count(ctx, "old", databases), from: "old's databases now" };

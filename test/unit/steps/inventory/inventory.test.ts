@@ -86,6 +86,19 @@ describe("inventory", () => {
     );
   });
 
+  it("the engine's resultOf (the journal's done capture) is the baseline; old is not asked", async () => {
+    const captured = {
+      counts: { projects: 4, users: 3, endpoints: 15, images: 2, instances: 1, "block device mappings": 2 },
+    };
+    const sql = scripted({ new: { ...OLD, "nova.instances": 2 } });
+    const h = makeCtx({ new: new FakeHost("new") });
+    const ctx = { ...h.ctx, resultOf: (id: string) => (id === "pre.inventory.old" ? captured : undefined) };
+    await expect(steps(sql)["inventory.compare"]!.run(ctx, compare)).rejects.toThrow(
+      /differs from the counts pre\.inventory\.old recorded:\n {2}instances: before 1, after 2/,
+    );
+    expect(sql.sqlOn("old")).toEqual([]);
+  });
+
   it("without the captured result, compare counts old again", async () => {
     const sql = scripted({ old: OLD, new: { ...OLD, "keystone.user": 2 } });
     const h = makeCtx({ old: new FakeHost("old"), new: new FakeHost("new") });
