@@ -6,6 +6,7 @@ import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { reportCommand } from "../../../src/cli/commands/report.js";
+import { runCli } from "../../../src/cli/run-cli.js";
 import { answersDir, cleanupTemps, invoke, recordingIo, text } from "../cli/run-fakes.js";
 import { completedRun } from "./fixtures.js";
 
@@ -80,5 +81,12 @@ describe("handover report", () => {
     const io = recordingIo(dir);
     expect(await invoke(io, () => reportCommand({}, io))).toBe(1);
     expect(text(io.err)).toContain("[REPORT_WHERE]");
+  });
+
+  it("is registered with the CLI: `handover report -f answers.yaml --format html -o r.html`", async () => {
+    const { dir } = withCompletedJournal();
+    const io = recordingIo(dir);
+    expect(await runCli(["report", "-f", "answers.yaml", "--format", "html", "-o", "r.html"], io)).toBe(0);
+    expect(readFileSync(join(dir, "r.html"), "utf8")).toMatch(/^<!DOCTYPE html>/);
   });
 });
