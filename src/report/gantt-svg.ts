@@ -7,6 +7,7 @@
 import { esc } from "./escape.js";
 import { formatDuration, formatOffset, formatTime } from "./format.js";
 import type { Bar, ReportModel } from "./model.js";
+import { timeAxis } from "./time-axis.js";
 
 const W = 1000;
 const LABEL_W = 270;
@@ -17,15 +18,6 @@ const PHASE_H = 22;
 const ROW_H = 17;
 const BAR_H = 10;
 const MIN_BAR = 1.5;
-
-const TICK_STEPS_S = [
-  1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400,
-];
-
-function tickStepMs(spanMs: number): number {
-  for (const s of TICK_STEPS_S) if (spanMs / (s * 1000) <= 8) return s * 1000;
-  return Math.ceil(spanMs / 8 / 86_400_000) * 86_400_000;
-}
 
 function truncate(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
@@ -46,8 +38,11 @@ export function ganttSvg(m: ReportModel): string {
   const t = m.timeline;
   const start = t.startMs;
   const span = Math.max(1000, t.endMs - start);
-  const x = (ms: number): number =>
-    X0 + ((Math.min(Math.max(ms, start), start + span) - start) / span) * (X1 - X0);
+  const busy = t.phases.flatMap((p) =>
+    p.steps.flatMap((st) => st.bars.map((b) => [b.startMs, b.endMs] as const)),
+  );
+  const axis = timeAxis(start, start + span, busy, X0, X1);
+  const x = axis.x;
   const rows = t.phases.reduce((n, p) => n + p.steps.length, 0);
   const H = AXIS_H + t.phases.length * PHASE_H + rows * ROW_H + 8;
   const f = (n: number): string => n.toFixed(1);
@@ -56,11 +51,12 @@ export function ganttSvg(m: ReportModel): string {
     `<svg id="timeline" class="gantt" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" width="100%" role="img" aria-label="${esc(`Timeline of ${rows} steps over ${formatDuration(span)}`)}">`,
   );
 
-  // Axis: ticks as offsets from the first run's start.
-  const step = tickStepMs(span);
+  // Axis: ticks as offsets from the first run's start; long idle gaps drawn as breaks with their length.
   out.push(`<g class="axis">`);
-  for (let o = 0; o <= span; o += step) {
+  for (const o of axis.ticks) {
     const tx = x(start + o);
+    // A break's label sits on the tick row: ticks next to it would overprint it.
+    if (axis.gaps.some((g) => tx > g.x0 - 40 && tx < g.x1 + 40)) continue;
     out.push(
       `<line class="grid" x1="${f(tx)}" y1="${AXIS_H - 6}" x2="${f(tx)}" y2="${H}"/>`,
       `<text class="tick" x="${f(tx)}" y="${AXIS_H - 10}" text-anchor="middle">${esc(formatOffset(o))}</text>`,
@@ -98,6 +94,12 @@ export function ganttSvg(m: ReportModel): string {
     else if (l.odd) out.push(`<rect class="row-band" x="0" y="${l.y}" width="${W}" height="${ROW_H}"/>`);
   }
 
+  for (const g of axis.gaps) {
+    out.push(
+      `<rect class="axis-gap" x="${f(g.x0)}" y="${AXIS_H - 6}" width="${f(g.x1 - g.x0)}" height="${H - AXIS_H + 6}"><title>${esc(`No activity for ${formatDuration(g.toMs - g.fromMs)} (${formatTime(g.fromMs)} → ${formatTime(g.toMs)}): not drawn to scale`)}</title></rect>`,
+      `<text class="gap-label" x="${f((g.x0 + g.x1) / 2)}" y="${AXIS_H - 10}" text-anchor="middle">${esc(`⋯ ${formatDuration(g.toMs - g.fromMs)}`)}</text>`,
+    );
+  }
   if (m.freeze) {
     const fx = x(m.freeze.startMs);
     const end = m.freeze.endMs ?? t.endMs;

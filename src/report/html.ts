@@ -58,6 +58,8 @@ details pre{margin-top:4px}
 svg.gantt{display:block;width:100%;height:auto;font-family:system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif}
 svg .tick{font-size:10px;fill:#6b7685}
 svg .grid{stroke:#edf0f4;stroke-width:1}
+svg .axis-gap{fill:#f1f3f6;stroke:#c9d1db;stroke-dasharray:2 2}
+svg .gap-label{font-size:9.5px;fill:#6b7685;font-style:italic}
 svg .phase-band{fill:#f3f6fa}
 svg .phase-label{font-size:11px;font-weight:700;fill:#334155;text-transform:uppercase;letter-spacing:.06em}
 svg .row-band{fill:#fafbfd}

@@ -162,4 +162,18 @@ describe("html", () => {
     expect(html).not.toContain("<svg");
     expect(renderMarkdown(m)).toContain("# Controller handover victoria → zed: Not started");
   });
+
+  it("a run resumed the next morning: the idle night is a break in the chart, with its length", () => {
+    const j = new JournalScript(reportPlan());
+    j.add({ type: "run-start", concurrency: 1, resume: false });
+    j.ran("pre.health.old", 60_000);
+    j.add({ type: "run-end", outcome: "interrupted", message: "stopped on request" });
+    j.tick(10 * 3_600_000);
+    j.add({ type: "run-start", concurrency: 1, resume: true });
+    j.ran("pre.upgrade-check.nova", 60_000);
+    j.add({ type: "run-end", outcome: "completed" });
+    const html = renderHtml(model(j));
+    expect(html.match(/<rect class="axis-gap"/g)).toHaveLength(1);
+    expect(html).toContain(">⋯ 10 h 00 min</text>");
+  });
 });
