@@ -46,6 +46,8 @@ const START_ORDER: readonly ServiceName[] = [
 ];
 /** A compute not heard from for this long before discovery is reported as stale. */
 const STALE_AFTER_MS = 24 * 3600 * 1000;
+/** A compute heard from within this long before the facts were gathered was running nova-compute. */
+const ALIVE_BEFORE_MS = 10 * 60 * 1000;
 
 interface StepDraft {
   id: string;
@@ -1289,18 +1291,65 @@ export function buildPlan(input: PlanInput, facts: Facts, catalog: Catalog): Pla
           }),
         ]
       : moves;
-    beforeFinalize = [
-      list.add({
-        id: "switch.verify",
-        kind: "check.computes",
-        title: "Computes report to the new controller after the switch",
-        phase: "switch",
-        hosts: ["new"],
-        reads: has("nova") ? ["new:db:nova"] : [],
-        after: moved,
-        params: { computes: (facts.nova?.computes ?? []).filter((c) => !c.disabled).map((c) => c.host) },
-      }),
-    ];
+    // From the computes the answers let us reach: the moved addresses now answer from new's MAC.
+    const probeFrom = (facts.nova?.computes ?? [])
+      .filter((c) => !c.disabled && reachable.has(c.host))
+      .map((c) => c.host);
+    const afterMoves = [...moved];
+    if (probeFrom.length > 0) {
+      afterMoves.push(
+        list.add({
+          id: "switch.neighbours",
+          kind: "check.neighbours",
+          title: `The moved addresses answer from new's MAC, as ${probeFrom.join(", ")} see${probeFrom.length === 1 ? "s" : ""} them`,
+          phase: "switch",
+          hosts: ["new", ...probeFrom],
+          commands: probeFrom.flatMap((c) =>
+            input.networks.map((n) => `[${c}] ping -c 2 ${n.address}; ip -j neigh show to ${n.address}`),
+          ),
+          after: moved,
+          params: {
+            from: probeFrom,
+            targets: input.networks.map((n) => ({ address: n.address, newInterface: n.newInterface })),
+          },
+        }),
+      );
+    } else {
+      warnings.push(
+        "switch: no compute host in computes.hosts to check the moved addresses from; only new and old are checked.",
+      );
+    }
+    // Heartbeats are awaited only from computes that were reporting when the facts were gathered: a compute
+    // whose nova-compute was already silent would make the switch wait for something that never comes.
+    const collectedAt = Date.parse(facts.collectedAt);
+    const enabled = (facts.nova?.computes ?? []).filter((c) => !c.disabled);
+    const alive = enabled.filter(
+      (c) =>
+        c.lastSeen !== null &&
+        Number.isFinite(collectedAt) &&
+        collectedAt - Date.parse(c.lastSeen) <= ALIVE_BEFORE_MS,
+    );
+    const silent = enabled.filter((c) => !alive.includes(c)).map((c) => c.host);
+    if (silent.length > 0) {
+      warnings.push(
+        `nova: compute(s) ${silent.join(", ")} had not reported in the ${ALIVE_BEFORE_MS / 60_000} minutes before the facts were gathered; the switch does not wait for their heartbeat.`,
+      );
+    }
+    beforeFinalize = afterMoves;
+    if (alive.length > 0) {
+      beforeFinalize = [
+        list.add({
+          id: "switch.verify",
+          kind: "check.computes",
+          title: "Computes report to the new controller after the switch",
+          phase: "switch",
+          hosts: ["new"],
+          reads: has("nova") ? ["new:db:nova"] : [],
+          after: afterMoves,
+          params: { computes: alive.map((c) => c.host) },
+        }),
+      ];
+    }
   } else {
     warnings.push("switch: no networks to move were given; the plan has no switch steps.");
   }

@@ -16,6 +16,7 @@ export const STEP_KINDS = {
   "check.disk": "read-only",
   "check.data": "read-only",
   "check.computes": "read-only",
+  "check.neighbours": "read-only",
   "svc.upgrade-check": "read-only",
   "inventory.capture": "read-only",
   "inventory.compare": "read-only",
