@@ -239,7 +239,7 @@ function switchSection(m: ReportModel): string {
     ? `<p>Freeze (old's APIs stopped by <code>${esc(f.stepId)}</code>): from ${esc(formatTime(f.startMs))} ${
         f.endMs === undefined
           ? `— <strong>still in effect</strong>.`
-          : `to ${esc(formatTime(f.endMs))}, <strong>${esc(formatDuration(f.endMs - f.startMs))}</strong> (${f.endedBy === "rollback" ? "ended by a rollback" : "until the switch completed"}).`
+          : `to ${esc(formatTime(f.endMs))}, <strong>${esc(formatDuration(f.endMs - f.startMs))}</strong> (${f.endedBy === "rollback" ? "ended by a rollback" : "until the addresses moved to the new controller"}).`
       }</p>`
     : `<p class="muted">The freeze has not started.</p>`;
   const b = m.blackout;

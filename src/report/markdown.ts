@@ -133,7 +133,7 @@ function switchPart(m: ReportModel): string[] {
     lines.push(`Freeze (${mdCode(f.stepId)}): since ${formatTime(f.startMs)}, **still in effect**.`);
   else
     lines.push(
-      `Freeze (${mdCode(f.stepId)}): ${formatTime(f.startMs)} to ${formatTime(f.endMs)}, **${formatDuration(f.endMs - f.startMs)}** (${f.endedBy === "rollback" ? "ended by a rollback" : "until the switch completed"}).`,
+      `Freeze (${mdCode(f.stepId)}): ${formatTime(f.startMs)} to ${formatTime(f.endMs)}, **${formatDuration(f.endMs - f.startMs)}** (${f.endedBy === "rollback" ? "ended by a rollback" : "until the addresses moved to the new controller"}).`,
     );
   const b = m.blackout;
   lines.push("");

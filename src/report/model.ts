@@ -43,7 +43,7 @@ export interface FreezeWindow {
   readonly startMs: number;
   /** Undefined while the freeze is still in effect. */
   readonly endMs?: number;
-  /** Why it ended: the switch completed, or a rollback undid the freeze. */
+  /** Why it ended: the addresses moved to new (the switch), or a rollback undid the freeze. */
   readonly endedBy?: "switch" | "rollback";
 }
 

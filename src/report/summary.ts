@@ -46,7 +46,7 @@ export function freezeText(m: ReportModel): { value: string; note: string } {
   }
   return {
     value: formatDuration(f.endMs - f.startMs),
-    note: f.endedBy === "rollback" ? "ended by a rollback" : "freeze to end of switch",
+    note: f.endedBy === "rollback" ? "ended by a rollback" : "freeze to the address move",
   };
 }
 

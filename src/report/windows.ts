@@ -30,8 +30,11 @@ export function freezeWindow(state: JournalState, bars: readonly Bar[]): FreezeW
   }
   if (!open) return undefined;
   const { startMs: from, undoneMs } = open;
-  // The switch is over when every switch-phase step has completed since the freeze began.
-  const switchSteps = state.steps.filter((s) => s.step.phase === "switch");
+  // The freeze is over for clients when the moved addresses answer on new: when every address move has completed
+  // since the freeze began (checks after it, such as computes' heartbeats, do not keep the APIs away). A plan
+  // without moves: when every switch-phase step has completed.
+  const moves = state.steps.filter((s) => s.step.kind === "net.move-address");
+  const switchSteps = moves.length > 0 ? moves : state.steps.filter((s) => s.step.phase === "switch");
   const switchEnds = switchSteps.map(
     (s) =>
       bars.find((b) => b.stepId === s.id && b.type === "run" && b.result === "done" && b.startMs >= from)

@@ -175,10 +175,11 @@ describe("report model", () => {
       measuredFromMs: moveStart + 200,
       measuredToMs: moveStart + 2000,
     });
-    // The canary's stop is a switch step: the freeze lasts until it is done too.
+    // The freeze ends when the address has moved, not at the canary's stop (a later switch step).
     expect(m.freeze?.endMs).toBe(
-      Date.parse(j.records().find((r) => r.type === "step-done" && r.stepId === "switch.canary.stop")!.at),
+      Date.parse(j.records().find((r) => r.type === "step-done" && r.stepId === "net.switch.mgmt")!.at),
     );
+    expect(m.freeze?.endedBy).toBe("switch");
     const start = m.rollback.items.find((i) => i.stepId === "switch.canary.start");
     expect(start?.description).toBe("stop the canary pings on compute1 and remove their files");
   });
@@ -349,5 +350,33 @@ describe("report model", () => {
     expect(m.warnings.at(-1)?.message).toMatch(
       /^The journal's last line \(line \d+, 53 bytes\) was cut short/,
     );
+  });
+
+  it("a switch check failing after the addresses moved does not keep the freeze open", () => {
+    const plan = reportPlan();
+    const verify: PlannedStep = {
+      ...plan.steps.find((x) => x.id === "switch.old.stop")!,
+      id: "switch.verify",
+      kind: "check.computes",
+      params: { computes: ["compute1"] },
+    };
+    const j = keep(new JournalScript({ ...plan, steps: [...plan.steps, verify] }));
+    j.add({ type: "run-start", concurrency: 1, resume: false });
+    for (const st of plan.steps) j.ran(st.id, 1_000);
+    j.add({ type: "step-start", stepId: "switch.verify", attempt: 1 });
+    j.tick(180_000).add({
+      type: "step-failed",
+      stepId: "switch.verify",
+      message: "no heartbeat within 180 s",
+    });
+    j.add({ type: "run-end", outcome: "failed", message: "switch.verify failed" });
+    const m = buildReport(j.records(), { now: new Date(j.nowMs + 3_600_000) });
+    expect(m.outcome).toBe("failed");
+    expect(m.freeze).toMatchObject({
+      endedBy: "switch",
+      endMs: Date.parse(
+        j.records().find((r) => r.type === "step-done" && r.stepId === "net.switch.mgmt")!.at,
+      ),
+    });
   });
 });
