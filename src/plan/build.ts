@@ -269,7 +269,12 @@ export function buildPlan(input: PlanInput, facts: Facts, catalog: Catalog): Pla
       title: `${s}-status baseline on the old controller (recorded, not fatal)`,
       phase: "preflight",
       hosts: ["old"],
-      reads: dbsOf(s).map((d) => `old:db:${d}`),
+      // With old's API units: a resume after the freeze does not run old's check again (after the switch its
+      // configs' addresses lead to new, where it would only wait for a database it cannot reach).
+      reads: [
+        ...dbsOf(s).map((d) => `old:db:${d}`),
+        ...uniqueUnits(catalog, old.os.id, [s], (u) => u.api).map((u) => `old:service:${u}`),
+      ],
       commands: [`[old] ${asUser(catalog.services[s].user, argv)}`],
       params: { service: s, argv, user: catalog.services[s].user, failOn: "none" },
     });
