@@ -70,6 +70,28 @@ export function buildReport(records: readonly JournalRecord[], o: BuildReportOpt
       message: `The journal's last line (line ${o.torn.line}, ${o.torn.bytes} bytes) was cut short by a crash mid-write; the report ends before it and the next run discards it.`,
     });
   }
+  // Steps only an earlier plan had (the plan was replaced between runs): kept apart, so a failure of a step the
+  // current plan no longer has neither counts against it nor hides that every current step is done.
+  const inPlan = new Set(state.plan.steps.map((s) => s.id));
+  const counts = { ...summary.counts };
+  for (const k of Object.keys(counts) as (keyof typeof counts)[]) counts[k] = 0;
+  for (const s of state.plan.steps) counts[state.byId.get(s.id)?.status ?? "pending"]++;
+  const retired = state.steps
+    .filter((s) => !inPlan.has(s.id))
+    .map((s) => ({
+      stepId: s.id,
+      title: s.step.title,
+      status: s.status,
+      ...(s.lastError ? { message: s.lastError } : {}),
+    }));
+  // summarizeJournal (src/engine/status.ts) counts those retired steps too: a failed one reads as "interrupted"
+  // although the last run completed every step of the current plan. Said as it is here; status.ts should do the same.
+  const outcome =
+    (summary.state === "interrupted" || summary.state === "failed") &&
+    state.lastRun?.outcome === "completed" &&
+    counts.done === state.plan.steps.length
+      ? "completed"
+      : summary.state;
   const tr = transfers(state, done);
   const freeze = freezeWindow(state, bars);
 
@@ -77,7 +99,7 @@ export function buildReport(records: readonly JournalRecord[], o: BuildReportOpt
     generatedAtMs: nowMs,
     sourceRelease: state.plan.sourceRelease,
     targetRelease: state.plan.targetRelease,
-    outcome: summary.state,
+    outcome,
     live,
     hosts,
     ...(starts.length > 0 ? { startMs: Math.min(...starts) } : {}),
@@ -86,8 +108,9 @@ export function buildReport(records: readonly JournalRecord[], o: BuildReportOpt
     rollbacks,
     ...(state.finalizedAt ? { finalizedAtMs: ms(state.finalizedAt) } : {}),
     totalSteps: summary.totalSteps,
-    counts: summary.counts,
-    failed: summary.failed,
+    counts,
+    failed: summary.failed.filter((f) => inPlan.has(f.stepId)),
+    retired,
     timeline,
     ...(freeze ? { freeze } : {}),
     blackout: blackout(state, bars, done),

@@ -199,9 +199,20 @@ function details(m: ReportModel): string {
             td(block(f.message, true)),
           ]),
         )}`;
+  const retired =
+    m.retired.length === 0
+      ? ""
+      : `<h3>Steps no longer in the plan</h3><p class="muted">The plan was replaced between runs; these steps of an earlier plan are not counted above (rollback still undoes what they did).</p>${table(
+          ["Step", "Status", "Message"],
+          m.retired.map((r) => [
+            td(`<code>${esc(r.stepId)}</code><br>${esc(r.title)}`),
+            td(statusBadge(r.status)),
+            td(block(r.message)),
+          ]),
+        )}`;
   return `<section id="run"><h2>Run</h2><table class="kv"><tbody>${rows.join("")}</tbody></table>${
     runs.length > 0 ? table(["", "Started", ["Took", "num"], "Outcome", "Message"], runs) : ""
-  }${failed}</section>`;
+  }${failed}${retired}</section>`;
 }
 
 function timelineSection(m: ReportModel): string {

@@ -88,6 +88,19 @@ function header(m: ReportModel, o: MarkdownOptions): string[] {
     for (const f of m.failed)
       lines.push(`- ${mdCode(f.stepId)} ${mdCell(f.title)}:`, "", mdFence(f.message, "text"), "");
   }
+  if (m.retired.length > 0) {
+    lines.push(
+      "",
+      "### Steps no longer in the plan",
+      "",
+      "The plan was replaced between runs; these steps of an earlier plan are not counted above (rollback still undoes what they did).",
+      "",
+      mdTable(
+        ["Step", "Status", "Message"],
+        m.retired.map((r) => [mdCode(r.stepId), r.status, firstLine(r.message)]),
+      ),
+    );
+  }
   return lines;
 }
 

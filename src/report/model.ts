@@ -213,8 +213,12 @@ export interface ReportModel {
   readonly rollbacks: readonly (RunInfo & { complete?: boolean })[];
   readonly finalizedAtMs?: number;
   readonly totalSteps: number;
+  /** Statuses of the current plan's steps. */
   readonly counts: Readonly<Record<StepStatus, number>>;
+  /** Failed steps of the current plan. */
   readonly failed: readonly { stepId: string; title: string; message: string }[];
+  /** Steps an earlier plan had and the current one does not (the plan was replaced between runs). */
+  readonly retired: readonly { stepId: string; title: string; status: StepStatus; message?: string }[];
   readonly timeline: Timeline;
   readonly freeze?: FreezeWindow;
   readonly blackout: Blackout;

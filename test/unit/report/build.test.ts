@@ -8,6 +8,7 @@ import { buildReport } from "../../../src/report/build.js";
 import type { PlannedStep } from "../../../src/engine/step.js";
 import { formatDuration } from "../../../src/report/format.js";
 import { readReport } from "../../../src/report/index.js";
+import { renderMarkdown } from "../../../src/report/markdown.js";
 import { summaryItems } from "../../../src/report/summary.js";
 import { completedRun, failedRun, reportPlan, rolledBack, T0, JournalScript } from "./fixtures.js";
 
@@ -378,5 +379,36 @@ describe("report model", () => {
         j.records().find((r) => r.type === "step-done" && r.stepId === "net.switch.mgmt")!.at,
       ),
     });
+  });
+
+  it("a step removed by a plan change keeps its failure to itself: the last run completed the current plan", () => {
+    // As in the lab's sample journal: switch.verify failed, the next plan replaced it with switch.neighbours.
+    const first = reportPlan();
+    const verify: PlannedStep = {
+      ...first.steps.find((x) => x.id === "switch.old.stop")!,
+      id: "switch.verify",
+      kind: "check.computes",
+      params: { computes: ["compute1"] },
+    };
+    const j = keep(new JournalScript({ ...first, steps: [...first.steps, verify] }));
+    j.add({ type: "run-start", concurrency: 1, resume: false });
+    for (const st of first.steps) j.ran(st.id, 1_000);
+    j.add({ type: "step-start", stepId: "switch.verify", attempt: 1 });
+    j.tick(5_000).add({ type: "step-failed", stepId: "switch.verify", message: "no heartbeat" });
+    j.add({ type: "run-end", outcome: "failed", message: "switch.verify failed" });
+    j.replacePlan({ ...first, steps: [...first.steps, { ...verify, id: "switch.neighbours" }] });
+    j.add({ type: "run-start", concurrency: 1, resume: true });
+    j.ran("switch.neighbours", 1_000);
+    j.add({ type: "run-end", outcome: "completed" });
+
+    const m = buildReport(j.records(), { now: new Date(j.nowMs) });
+    expect(m.outcome).toBe("completed");
+    expect(m.counts.done).toBe(m.totalSteps);
+    expect(m.counts.failed).toBe(0);
+    expect(m.failed).toEqual([]);
+    expect(m.retired).toEqual([
+      { stepId: "switch.verify", title: "step switch.old.stop", status: "failed", message: "no heartbeat" },
+    ]);
+    expect(renderMarkdown(m)).toContain("### Steps no longer in the plan");
   });
 });

@@ -282,11 +282,22 @@ export function canaryStop(moveStartMs: number): JsonObject {
 export class JournalScript {
   readonly stateDir: string;
   private clock = T0;
-  private readonly journal: Journal;
+  private journal: Journal;
 
   constructor(plan: Plan, stateDir?: string) {
     this.stateDir = stateDir ?? mkdtempSync(join(tmpdir(), "handover-report-"));
     this.journal = Journal.open({ stateDir: this.stateDir, plan, now: () => new Date(this.clock) });
+  }
+
+  /** Reopens the journal with another plan, as `handover run --accept-plan-change` does (notes it, appends it). */
+  replacePlan(plan: Plan): void {
+    this.journal.close();
+    this.journal = Journal.open({
+      stateDir: this.stateDir,
+      plan,
+      acceptPlanChange: true,
+      now: () => new Date(this.clock),
+    });
   }
 
   tick(ms: number): this {
