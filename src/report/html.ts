@@ -87,7 +87,7 @@ function badge(text: string, tone: "good" | "bad" | "warn" | "info" | "neutral")
 
 function statusBadge(status: string): string {
   const tone =
-    status === "done" || status === "ok"
+    status === "done" || status === "ok" || status === "completed"
       ? "good"
       : status === "failed" || status === "undo-failed" || status === "failure"
         ? "bad"
@@ -175,14 +175,14 @@ function details(m: ReportModel): string {
   if (m.finalizedAtMs !== undefined) rows.push(kv("Finalized", esc(formatTime(m.finalizedAtMs))));
   const runs = [
     ...m.runs.map((r, i) => [
-      td(`run ${i + 1}`),
+      td(`run ${i + 1}`, "nowrap"),
       td(esc(formatTime(r.startMs))),
       td(r.endMs === undefined ? "—" : esc(formatDuration(r.endMs - r.startMs)), "num"),
       td(statusBadge(r.outcome ?? (m.live && i === m.runs.length - 1 ? "running" : "no end recorded"))),
       td(block(r.message)),
     ]),
     ...m.rollbacks.map((r, i) => [
-      td(`rollback ${i + 1}`),
+      td(`rollback ${i + 1}`, "nowrap"),
       td(esc(formatTime(r.startMs))),
       td(r.endMs === undefined ? "—" : esc(formatDuration(r.endMs - r.startMs)), "num"),
       td(statusBadge(r.complete === undefined ? "no end recorded" : r.complete ? "done" : "failed")),
@@ -469,7 +469,7 @@ function rollbackSection(m: ReportModel): string {
   const rows = effective.map((i, n) => [
     td(String(n + 1), "num"),
     td(`<code>${esc(i.stepId)}</code><br><span class="muted">${esc(i.title)}</span>`),
-    td(esc(i.hosts.join(", ") || "—")),
+    td(esc(i.hosts.join(", ") || "—"), "nowrap"),
     td(actionBadge(i)),
     td(esc(i.description)),
   ]);

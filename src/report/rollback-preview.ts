@@ -61,8 +61,12 @@ export function undoDescription(s: StepState): string {
     case "config.horizon":
     case "config.edit":
       return `restore ${str(p, "file") ?? "the file"} on ${host} from its backup`;
-    case "volumes.copy":
-      return `remove the ${list(u, "created").length} volume(s) it created in ${str(p, "location") ?? "?"} on new`;
+    case "volumes.copy": {
+      const created = list(u, "created").length;
+      return created === 0
+        ? "nothing: it created no volume (an earlier pass did)"
+        : `remove the ${created} volume(s) it created in ${str(p, "location") ?? "?"} on new`;
+    }
     case "net.canary-start":
       return `stop the canary pings on ${str(p, "compute") ?? "the compute"} and remove their files`;
     case "net.local-alias":
@@ -82,11 +86,12 @@ export function undoDescription(s: StepState): string {
   return `the ${s.step.kind} step's own undo`;
 }
 
-/** Read-only or covered kinds, and start/stop steps that recorded no unit to stop or start again. */
+/** Read-only or covered kinds; start/stop steps with no unit to stop or start again; a copy that created nothing. */
 function changesNothing(s: StepState): boolean {
   const k = undoKindOf(s.step.kind);
   if (k === "read-only" || k === "covered") return true;
   if (s.step.kind === "svc.start") return list(s.undoData, "started").length === 0;
+  if (s.step.kind === "volumes.copy") return list(s.undoData, "created").length === 0;
   if (s.step.kind === "svc.stop" || s.step.kind === "freeze.stop-apis")
     return list(s.undoData, "wereActive").length === 0;
   return false;
