@@ -52,6 +52,7 @@ export async function waitActive(
 }
 
 async function stopUnits(
+  deps: StepDeps,
   ctx: StepContext,
   kind: string,
   raw: JsonObject,
@@ -73,11 +74,37 @@ async function stopUnits(
   const wereActive = union(strList(ctx.previousUndoData?.wereActive), nowActive);
   const undo: JsonObject = { host, wereActive };
   ctx.checkpoint?.(undo);
-  for (const u of nowActive) {
-    ctx.emit({ type: "log", level: "info", message: `stopping ${u} on ${host}` });
-    await sm.stop(u);
-  }
+  // Concurrently: each init script may wait ~30 s for its daemon (start-stop-daemon --retry TERM/30/KILL/5), and
+  // while they stop the control plane is down. Independent daemons; the order among them does not matter.
+  if (nowActive.length > 0)
+    ctx.emit({ type: "log", level: "info", message: `stopping ${nowActive.join(", ")} on ${host}` });
+  const results = await Promise.allSettled(nowActive.map((u) => sm.stop(u)));
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
+  if (failed) throw failed.reason;
+  await waitInactive(deps, ctx, sm, nowActive);
   return undo;
+}
+
+/** Polls until none of `units` is active (a daemon killed by its init script can take a moment to go). */
+async function waitInactive(
+  deps: StepDeps,
+  ctx: StepContext,
+  sm: ServiceManager,
+  units: readonly string[],
+): Promise<void> {
+  const limit = deps.unitWaitMs ?? 120_000;
+  for (let waited = 0; ; waited += POLL_MS) {
+    const still = await activeUnits(sm, units);
+    if (still.length === 0) return;
+    if (waited >= limit) {
+      throw new UserError(
+        "SERVICE_STILL_ACTIVE",
+        `on ${sm.host.name}: ${still.join(", ")} still running ${Math.round(limit / 1000)} s after its stop`,
+        { nextSteps: [`Stop ${still.join(", ")} on ${sm.host.name} by hand (see its log), then re-run.`] },
+      );
+    }
+    await deps.sleep(POLL_MS, ctx.signal);
+  }
 }
 
 async function verifyStopped(
@@ -145,7 +172,7 @@ export function unitSteps(deps: StepDeps): StepImpl[] {
 
   const stop: StepImpl = {
     kind: "svc.stop",
-    run: (ctx, raw) => stopUnits(ctx, "svc.stop", raw, false),
+    run: (ctx, raw) => stopUnits(deps, ctx, "svc.stop", raw, false),
     verify: (ctx, raw) => verifyStopped(ctx, "svc.stop", raw),
     undo: (ctx, raw, undoData) => startRecorded(ctx, "svc.stop", raw, undoData),
   };
@@ -153,7 +180,7 @@ export function unitSteps(deps: StepDeps): StepImpl[] {
   const freeze: StepImpl = {
     kind: "freeze.stop-apis",
     // The planner lists only units discovery found on old; one gone since then is not an error for a freeze.
-    run: (ctx, raw) => stopUnits(ctx, "freeze.stop-apis", raw, true),
+    run: (ctx, raw) => stopUnits(deps, ctx, "freeze.stop-apis", raw, true),
     verify: (ctx, raw) => verifyStopped(ctx, "freeze.stop-apis", raw),
     undo: (ctx, raw, undoData) => startRecorded(ctx, "freeze.stop-apis", raw, undoData),
   };

@@ -50,16 +50,17 @@ export async function resetLab(scenario?: string): Promise<number> {
  * A copy of the lab's answer file for one migration: its own state dir, and the address switch left out
  * (switch: never; issue 4 ends before the switch). Mode 0600 like the original. Returns its path.
  */
-export function migrationAnswers(name: string): { answers: string; stateDir: string } {
-  // switch: never and no horizon (see below); everything else as the lab wrote it.
+export function migrationAnswers(
+  name: string,
+  o: { switch?: "auto" | "confirm" | "never" } = {},
+): { answers: string; stateDir: string } {
+  // Everything as the lab wrote it, with its own state dir; switch: never unless asked.
   const doc = YAML.parse(readFileSync(ANSWERS_FILE, "utf8")) as Record<string, unknown>;
   const stateDir = join(E2E_DIR, name, "state");
   rmSync(join(E2E_DIR, name), { recursive: true, force: true });
   mkdirSync(join(E2E_DIR, name), { recursive: true, mode: 0o700 });
   doc.state_dir = stateDir;
-  doc.options = { ...(doc.options as Record<string, unknown>), switch: "never" };
-  // Without horizon: apache2 on new fails its configtest (default-ssl.conf enabled without mod_ssl), not yet fixed.
-  doc.services = (doc.services as string[]).filter((s) => s !== "horizon");
+  doc.options = { ...(doc.options as Record<string, unknown>), switch: o.switch ?? "never" };
   const answers = join(E2E_DIR, name, "answers.yaml");
   writeFileSync(answers, YAML.stringify(doc), { mode: 0o600 });
   return { answers, stateDir };

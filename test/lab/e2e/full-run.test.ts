@@ -1,11 +1,13 @@
 /**
- * Issue 4 on the real lab: `handover run --yes --plain` migrates the Victoria controller to Zed on the new one,
- * up to (not including) the address switch (switch: never). One uninterrupted run from the seeded snapshot, then
+ * Issues 4-6 on the real lab: `handover run --yes --plain` migrates the Victoria controller to Zed on the new one,
+ * up to (not including) the address switch (switch: never); then `handover switch` moves the addresses and
+ * `handover rollback` brings everything back to old. One uninterrupted run from the seeded snapshot, then
  * several assertions on the state it leaves: every database at its Zed head (each service's own tool says so),
  * the upgrade checks and the inventory comparison journaled as done, the iSCSI rows as they were (the lab's
  * portal does not change), and every old table unchanged (CHECKSUM TABLE before and after).
  *
- * It also saves new's end state (revisions + row counts) for crash-resume.test.ts to compare with.
+ * It also saves new's end state (revisions + row counts) for crash-resume.test.ts to compare with, before the
+ * switch and the rollback: afterwards old must be checksum-identical to the start, its addresses back, its APIs up.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -31,6 +33,18 @@ import {
 } from "./e2e-helpers.js";
 
 const SERVICES = ["keystone", "glance", "placement", "nova", "neutron", "cinder"];
+const MOVED = ["198.51.100.4", "198.18.0.4"];
+
+/** Which of the moved addresses a controller holds on an interface other than lo. */
+async function holds(host: SshHost): Promise<string[]> {
+  const r = await host.run(["ip", "-j", "addr", "show"]);
+  const links = JSON.parse(r.stdout) as { ifname: string; addr_info: { local: string }[] }[];
+  return links
+    .filter((l) => l.ifname !== "lo")
+    .flatMap((l) => l.addr_info.map((a) => a.local))
+    .filter((a) => MOVED.includes(a))
+    .sort();
+}
 
 /** A manage command on new as the service's user; stdout+stderr and the exit code. */
 async function manage(host: SshHost, user: string, argv: string[]): Promise<{ code: number; out: string }> {
@@ -61,11 +75,13 @@ labDescribe("handover run: Victoria -> Zed on the lab, uninterrupted", () => {
   let result: HandoverResult;
   let journal: JournalRecord[];
   let answers: string;
+  let stateDir = "";
 
   beforeAll(async () => {
     const resetSeconds = await resetLab();
     const m = migrationAnswers("full-run");
     answers = m.answers;
+    stateDir = m.stateDir;
     ctl = await controllers(answers);
     oldSql = await ctl.old.openSql();
     base = await oldBaseline(oldSql);
@@ -95,10 +111,7 @@ labDescribe("handover run: Victoria -> Zed on the lab, uninterrupted", () => {
     expect(missing).toEqual([]);
   });
 
-  // KNOWN GAP (issue 5): the run stops at verify.keystone.api — checks on new still use the catalog's
-  // endpoints on the service address, which stays on old (frozen) until the switch. Re-enable when api.check and
-  // nova-status reach new through its staging address.
-  it.skip("exits 0 and the journal ends with a completed run", () => {
+  it("exits 0 and the journal ends with a completed run", () => {
     expect(result.code, result.output.slice(-4000)).toBe(0);
     const end = journal.filter((r) => r.type === "run-end").at(-1);
     expect(end).toMatchObject({ type: "run-end", outcome: "completed" });
@@ -155,16 +168,16 @@ labDescribe("handover run: Victoria -> Zed on the lab, uninterrupted", () => {
     expect(n.code, n.out).toBe(0);
   });
 
-  // KNOWN GAP (issue 5): the run stops at verify.keystone.api — checks on new still use the catalog's
-  // endpoints on the service address, which stays on old (frozen) until the switch. Re-enable when api.check and
-  // nova-status reach new through its staging address.
-  it.skip("records every service's `*-status upgrade check` on new, and the inventory comparison, as done", () => {
+  it("records every service's `*-status upgrade check` on new, the API checks on old and new, and the inventory comparison, as done", () => {
     const done = doneSteps(journal);
     for (const s of SERVICES) {
       expect(done.has(`svc.${s}.upgrade-check`), s).toBe(true);
       expect(done.get(`svc.${s}.upgrade-check`), s).toBeTruthy();
     }
     expect(done.has("verify.inventory")).toBe(true);
+    for (const s of [...SERVICES, "horizon"]) expect(done.has(`verify.${s}.api`), s).toBe(true);
+    for (const s of SERVICES) expect(done.has(`pre.${s}.api`), s).toBe(true);
+    expect(done.get("verify.glance.api")).toMatch(/downloaded, md5 matches/);
     console.info(
       `upgrade checks: ${SERVICES.map((s) => `${s}: ${done.get(`svc.${s}.upgrade-check`)}`).join("; ")}; ` +
         `inventory: ${done.get("verify.inventory")}`,
@@ -211,5 +224,47 @@ labDescribe("handover run: Victoria -> Zed on the lab, uninterrupted", () => {
       join(E2E_DIR, "uninterrupted-end-state.json"),
       JSON.stringify({ code: result.code, state }, null, 1),
     );
+  });
+
+  // Issue 6: the switch a `switch: never` run left for later, then rollback to the old controller as it was.
+  it("`handover switch --yes` moves both addresses to new, measures the canary, and computes see new's MAC", async () => {
+    expect(await holds(ctl.old.host)).toEqual([...MOVED].sort());
+    const sw = await handover(["switch", "-f", answers, "--yes", "--plain"]);
+    expect(sw.code, sw.output.slice(-4000)).toBe(0);
+    journal = readJournal(stateDir);
+    const done = doneSteps(journal);
+    for (const id of ["switch.old.stop", "net.switch.mgmt", "net.switch.storage", "switch.neighbours"])
+      expect(done.has(id), id).toBe(true);
+    expect(await holds(ctl.new.host)).toEqual([...MOVED].sort());
+    expect(await holds(ctl.old.host)).toEqual([]);
+    const canary = journal.find((r) => r.type === "step-done" && r.stepId === "switch.canary.stop");
+    const blackout = canary?.type === "step-done" ? canary.undoData.blackoutMs : undefined;
+    expect(typeof blackout).toBe("number");
+    console.info(`switch ${sw.seconds.toFixed(1)} s; canary blackout ${Number(blackout)} ms`);
+  });
+
+  it("`handover rollback --yes` puts the addresses back, restarts old's services, and old answers as before", async () => {
+    const rb = await handover(["rollback", "-f", answers, "--yes", "--plain"]);
+    expect(rb.code, rb.output.slice(-4000)).toBe(0);
+    // The lost-writes report comes before anything is undone (the switch above moved the addresses).
+    expect(rb.output).toMatch(/No writes on the new controller since the switch|will be lost/);
+    expect(rb.output.search(/No writes on the new controller|will be lost/)).toBeLessThan(
+      rb.output.search(/undoing/),
+    );
+    expect(await holds(ctl.old.host)).toEqual([...MOVED].sort());
+    expect(await holds(ctl.new.host)).toEqual([]);
+    // Old's APIs answer through the moved address again (its own CLI, its own openrc).
+    const api = await ctl.old.host.exec([
+      "sh",
+      "-c",
+      ". /root/openrc && openstack token issue -f value -c id >/dev/null && openstack image list -f value -c ID",
+    ]);
+    expect(api.exitCode, api.stderr).toBe(0);
+    expect(api.stdout.trim().split("\n").length).toBe(4);
+    console.info(`rollback ${rb.seconds.toFixed(1)} s`);
+  });
+
+  it("after the rollback every old table is still as it was at the start", async () => {
+    expect(await oldChanges(oldSql, base)).toEqual([]);
   });
 });
