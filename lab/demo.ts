@@ -1,10 +1,11 @@
 /**
  * `npm run demo`: the README's first quick-start command. Brings the lab up (building its caches with visible
- * progress the first time), then `handover check` and the whole migration (`handover run --yes --plain`, without
- * the address switch) against it, prints where the journal is, and leaves the lab up for exploring.
+ * progress the first time), then `handover check`, the whole migration with the address switch
+ * (`handover run --yes --plain`), and `handover report` as one HTML file; prints where the report and the journal
+ * are, and leaves the lab up for exploring (and for `handover rollback`).
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import YAML from "yaml";
 import { ANSWERS_FILE, REPO_DIR } from "./paths.js";
@@ -14,18 +15,17 @@ import { readState } from "./state.js";
 import { up } from "./up.js";
 
 /**
- * The demo's answer file: the lab's, with the address switch left out (switch: never) until the switch steps are
- * proven on the lab, and its own state dir. Mode 0600 like the original (it names the password files).
+ * The demo's answer file: the lab's (switch: auto), with its own state dir. Mode 0600 like the original (it names
+ * the password files).
  */
 const DEMO_ANSWERS = "/run/handover-lab/demo-answers.yaml";
 const DEMO_STATE_DIR = "/run/handover-lab/demo";
+const DEMO_REPORT = `${DEMO_STATE_DIR}/report.html`;
 
 function writeDemoAnswers(): void {
   const doc = YAML.parse(readFileSync(ANSWERS_FILE, "utf8")) as Record<string, unknown>;
   doc.state_dir = DEMO_STATE_DIR;
-  doc.options = { ...(doc.options as Record<string, unknown>), switch: "never" };
-  // Without horizon for now: apache2 on new fails its configtest (default-ssl.conf enabled without mod_ssl).
-  doc.services = (doc.services as string[]).filter((s) => s !== "horizon");
+  doc.options = { ...(doc.options as Record<string, unknown>), switch: "auto" };
   writeFileSync(DEMO_ANSWERS, YAML.stringify(doc), { mode: 0o600 });
 }
 
@@ -39,7 +39,12 @@ const FLOW: { args: string[]; module: string; why: string }[] = [
   {
     args: ["run", "-f", DEMO_ANSWERS, "--yes", "--plain"],
     module: "src/cli/commands/run.ts",
-    why: "migrate Victoria to Zed on the new controller (up to, not including, the address switch)",
+    why: "migrate Victoria to Zed on the new controller, then move the addresses to it (a compute pings through the switch)",
+  },
+  {
+    args: ["report", "-f", DEMO_ANSWERS, "--format", "html", "-o", DEMO_REPORT],
+    module: "src/cli/commands/report.ts",
+    why: "render the journal as one self-contained HTML report",
   },
 ];
 
@@ -55,9 +60,15 @@ function handover(args: readonly string[]): number {
 async function main(): Promise<number> {
   requireRoot();
   const state = readState();
-  if (state?.phase === "up")
+  const migratedBefore = existsSync(join(DEMO_STATE_DIR, "journal.jsonl"));
+  if (state?.phase === "up" && !migratedBefore)
     say("the lab is already up: using it (`npm run lab -- up --force` re-creates it)");
-  else await up({ force: state !== undefined });
+  else {
+    // A demo ran here before: its addresses moved and its new controller is provisioned. Start from the seed.
+    if (migratedBefore) say("an earlier demo migrated this lab: re-creating it from the seeded snapshot");
+    await up({ force: state !== undefined });
+  }
+  rmSync(DEMO_STATE_DIR, { recursive: true, force: true });
 
   writeDemoAnswers();
   let code = 0;
@@ -83,9 +94,10 @@ async function main(): Promise<number> {
       "  npm run lab -- status            hosts and addresses",
       "  npm run lab -- shell old         a root shell on the Victoria controller (source /root/openrc)",
       "  npm run lab -- shell new         the migrated Zed controller",
+      `Report (open it in a browser): ${DEMO_REPORT}`,
       `Journal of the migration: ${DEMO_STATE_DIR}/journal.jsonl (answer file ${DEMO_ANSWERS})`,
       `  npm run handover -- status -f ${DEMO_ANSWERS}     what ran, step by step`,
-      `  npm run handover -- rollback -f ${DEMO_ANSWERS}   undo it (old is serving again)`,
+      `  npm run handover -- rollback -f ${DEMO_ANSWERS}   switch back and undo it (old serves again)`,
       "  npm run lab -- reset             back to the seeded lab, to run the demo again",
       "Bring it down (removes every namespace, mount, veth, route and process it made):",
       "  npm run lab -- down",
