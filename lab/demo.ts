@@ -60,14 +60,10 @@ function handover(args: readonly string[]): number {
 async function main(): Promise<number> {
   requireRoot();
   const state = readState();
-  const migratedBefore = existsSync(join(DEMO_STATE_DIR, "journal.jsonl"));
-  if (state?.phase === "up" && !migratedBefore)
-    say("the lab is already up: using it (`npm run lab -- up --force` re-creates it)");
-  else {
-    // A demo ran here before: its addresses moved and its new controller is provisioned. Start from the seed.
-    if (migratedBefore) say("an earlier demo migrated this lab: re-creating it from the seeded snapshot");
-    await up({ force: state !== undefined });
-  }
+  // Always from the seeded snapshot: an earlier demo or test may have migrated (or rolled back) this lab, and
+  // re-creating it from the cached rootfs takes seconds.
+  if (state?.phase === "up") say("the lab is up: re-creating it from the seeded snapshot for a clean demo");
+  await up({ force: state !== undefined });
   rmSync(DEMO_STATE_DIR, { recursive: true, force: true });
 
   writeDemoAnswers();
