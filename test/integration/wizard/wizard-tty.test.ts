@@ -43,7 +43,14 @@ function firstMovable(): { itf: string; address: string; cidr: string } | undefi
   }[];
   for (const l of links) {
     if (l.flags?.includes("LOOPBACK")) continue;
-    const a = l.addr_info?.find((x) => x.family === "inet" && x.scope === "global");
+    // Never the machine's uplink or the registries' range (the project's network rules), even in a file.
+    const a = l.addr_info?.find(
+      (x) =>
+        x.family === "inet" &&
+        x.scope === "global" &&
+        !x.local.startsWith("192.0.2.") &&
+        !x.local.startsWith("203.0.113."),
+    );
     if (!a) continue;
     const n = a.local.split(".").reduce((acc, o) => acc * 256 + Number(o), 0);
     const size = 2 ** (32 - a.prefixlen);
