@@ -115,10 +115,7 @@ labDescribe("handover run killed with SIGKILL at 5 positions, then resumed", () 
     });
   });
 
-  // KNOWN GAP (issue 5): the run stops at verify.keystone.api — checks on new still use the catalog's
-  // endpoints on the service address, which stays on old (frozen) until the switch. Re-enable when api.check and
-  // nova-status reach new through its staging address.
-  it.skip("the re-run completes (exit 0)", () => {
+  it("the re-run completes (exit 0)", () => {
     expect(final.code, final.output.slice(-4000)).toBe(0);
   });
 
@@ -133,12 +130,7 @@ labDescribe("handover run killed with SIGKILL at 5 positions, then resumed", () 
     }
   });
 
-  // KNOWN GAP (issue 5): the run stops at verify.keystone.api — checks on new still use the catalog's
-  // endpoints on the service address, which stays on old (frozen) until the switch. Re-enable when api.check and
-  // nova-status reach new through its staging address.
-  // Also: while runs stop at that check, whether cinder's services registered on new before the stop
-  // depends on timing (cinder.services 4 rows vs 2 seen), so the end states are not comparable yet.
-  it.skip("ends with new's databases equal to an uninterrupted run's (revisions, row counts of every table)", async () => {
+  it("ends with new's databases equal to an uninterrupted run's (revisions, row counts of every table)", async () => {
     const state = await endState(newSql!);
     const keys = [...new Set([...Object.keys(reference), ...Object.keys(state)])].sort();
     const diff = keys
