@@ -81,7 +81,7 @@ export interface SshHostConfig {
 }
 
 /** ssh2's default host key algorithm order; known key types are moved to the front (as ssh does). */
-const DEFAULT_HOST_KEY_ALGORITHMS = [
+export const DEFAULT_HOST_KEY_ALGORITHMS = [
   "ssh-ed25519",
   "ecdsa-sha2-nistp256",
   "ecdsa-sha2-nistp384",

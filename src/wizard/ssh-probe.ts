@@ -21,7 +21,7 @@ import {
   loadKnownHosts,
   verifyHostKey,
 } from "../hosts/known-hosts.js";
-import { SshHost } from "../hosts/ssh-host.js";
+import { DEFAULT_HOST_KEY_ALGORITHMS, SshHost } from "../hosts/ssh-host.js";
 import { UserError, errorMessage } from "../lib/errors.js";
 import type { Catalog } from "../plan/catalog.js";
 import type {
@@ -35,15 +35,7 @@ import type {
 } from "./probe.js";
 
 /** ssh2's host key algorithms, in SshHost's default order; types on record for the host go first (as ssh does). */
-const HOST_KEY_ALGORITHMS = [
-  "ssh-ed25519",
-  "ecdsa-sha2-nistp256",
-  "ecdsa-sha2-nistp384",
-  "ecdsa-sha2-nistp521",
-  "rsa-sha2-512",
-  "rsa-sha2-256",
-  "ssh-rsa",
-] as const;
+const HOST_KEY_ALGORITHMS = DEFAULT_HOST_KEY_ALGORITHMS;
 
 export interface SshProbeOptions {
   readonly catalog: Catalog;

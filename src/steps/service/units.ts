@@ -22,33 +22,51 @@ async function activeUnits(sm: ServiceManager, units: readonly string[]): Promis
   return out;
 }
 
+/** Polls until every unit is active (`want: true`) or none is (`false`); fails naming the others after the bound. */
+async function waitFor(
+  deps: StepDeps,
+  ctx: StepContext,
+  sm: ServiceManager,
+  units: readonly string[],
+  want: boolean,
+): Promise<void> {
+  const limit = deps.unitWaitMs ?? 120_000;
+  for (let waited = 0; ; waited += POLL_MS) {
+    const active = await activeUnits(sm, units);
+    const wrong = want ? units.filter((u) => !active.includes(u)) : active;
+    if (wrong.length === 0) return;
+    if (waited >= limit) {
+      const secs = Math.round(limit / 1000);
+      throw want
+        ? new UserError(
+            "SERVICE_NOT_ACTIVE",
+            `on ${sm.host.name}: ${wrong.join(", ")} did not become active within ${secs} s`,
+            {
+              nextSteps: [
+                `Look at the logs of ${wrong.join(", ")} on ${sm.host.name}, fix the cause, then re-run.`,
+              ],
+            },
+          )
+        : new UserError(
+            "SERVICE_STILL_ACTIVE",
+            `on ${sm.host.name}: ${wrong.join(", ")} still running ${secs} s after its stop`,
+            {
+              nextSteps: [`Stop ${wrong.join(", ")} on ${sm.host.name} by hand (see its log), then re-run.`],
+            },
+          );
+    }
+    await deps.sleep(POLL_MS, ctx.signal);
+  }
+}
+
 /** Polls until every unit is active, or fails naming those that are not (after the deps' bound). */
-export async function waitActive(
+export function waitActive(
   deps: StepDeps,
   ctx: StepContext,
   sm: ServiceManager,
   units: readonly string[],
 ): Promise<void> {
-  const limit = deps.unitWaitMs ?? 120_000;
-  let waited = 0;
-  for (;;) {
-    const active = await activeUnits(sm, units);
-    const missing = units.filter((u) => !active.includes(u));
-    if (missing.length === 0) return;
-    if (waited >= limit) {
-      throw new UserError(
-        "SERVICE_NOT_ACTIVE",
-        `on ${sm.host.name}: ${missing.join(", ")} did not become active within ${Math.round(limit / 1000)} s`,
-        {
-          nextSteps: [
-            `Look at the logs of ${missing.join(", ")} on ${sm.host.name}, fix the cause, then re-run.`,
-          ],
-        },
-      );
-    }
-    await deps.sleep(POLL_MS, ctx.signal);
-    waited += POLL_MS;
-  }
+  return waitFor(deps, ctx, sm, units, true);
 }
 
 async function stopUnits(
@@ -81,30 +99,9 @@ async function stopUnits(
   const results = await Promise.allSettled(nowActive.map((u) => sm.stop(u)));
   const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
   if (failed) throw failed.reason;
-  await waitInactive(deps, ctx, sm, nowActive);
+  // A daemon killed by its init script can take a moment to go.
+  await waitFor(deps, ctx, sm, nowActive, false);
   return undo;
-}
-
-/** Polls until none of `units` is active (a daemon killed by its init script can take a moment to go). */
-async function waitInactive(
-  deps: StepDeps,
-  ctx: StepContext,
-  sm: ServiceManager,
-  units: readonly string[],
-): Promise<void> {
-  const limit = deps.unitWaitMs ?? 120_000;
-  for (let waited = 0; ; waited += POLL_MS) {
-    const still = await activeUnits(sm, units);
-    if (still.length === 0) return;
-    if (waited >= limit) {
-      throw new UserError(
-        "SERVICE_STILL_ACTIVE",
-        `on ${sm.host.name}: ${still.join(", ")} still running ${Math.round(limit / 1000)} s after its stop`,
-        { nextSteps: [`Stop ${still.join(", ")} on ${sm.host.name} by hand (see its log), then re-run.`] },
-      );
-    }
-    await deps.sleep(POLL_MS, ctx.signal);
-  }
 }
 
 async function verifyStopped(

@@ -103,6 +103,31 @@ describe("freeze.stop-apis / svc.stop", () => {
     expect(run.size).toBe(0);
   });
 
+  it("waits for a daemon that outlives its init script's stop, and fails naming one that never goes", async () => {
+    // cinder-volume on the lab once: `service cinder-volume stop` returned, the daemon ran on for a while.
+    const { h, run } = initHost("old", ["cinder-volume"], ["cinder-volume"]);
+    let lingering = 2;
+    h.on(["service", "cinder-volume", "stop"], () => ({}));
+    h.on(
+      (a) => a[0] === "sh" && a[2] === SYSV_STATUS,
+      () => {
+        if (lingering-- <= 0) run.delete("cinder-volume");
+        return { exitCode: run.has("cinder-volume") ? 0 : 3 };
+      },
+    );
+    const p = { host: "old", units: ["cinder-volume"] };
+    await impl("svc.stop").run(makeCtx({ old: h }).ctx, p);
+    expect(run.size).toBe(0);
+
+    const stuck = initHost("old", ["cinder-volume"], ["cinder-volume"]);
+    stuck.h.on(["service", "cinder-volume", "stop"], () => ({}));
+    const e = (await impl("svc.stop")
+      .run(makeCtx({ old: stuck.h }).ctx, p)
+      .catch((x: unknown) => x)) as UserError;
+    expect(e.code).toBe("SERVICE_STILL_ACTIVE");
+    expect(e.message).toMatch(/cinder-volume still running 3 s after its stop/);
+  });
+
   it("svc.stop refuses a unit the host does not have unless ignoreMissing", async () => {
     const { h } = initHost("new", ["nova-api"], []);
     const c = makeCtx({ new: h });
