@@ -76,6 +76,10 @@ function eventText(r: JournalRecord): string | undefined {
 
 export function summarizeJournal(records: readonly JournalRecord[], o: SummarizeOptions = {}): StatusSummary {
   const st = deriveState(records);
+  // Only the current plan's steps: one a later plan dropped (e.g. a failed check that was replaced) is history,
+  // not something still to do.
+  const inPlan = new Set(st.plan.steps.map((s) => s.id));
+  const steps = st.steps.filter((s) => inPlan.has(s.id));
   const counts: Record<StepStatus, number> = {
     pending: 0,
     running: 0,
@@ -85,7 +89,7 @@ export function summarizeJournal(records: readonly JournalRecord[], o: Summarize
     undone: 0,
     "undo-failed": 0,
   };
-  for (const s of st.steps) counts[s.status]++;
+  for (const s of steps) counts[s.status]++;
   const rollingBack = st.lastRollback !== undefined && st.lastRollback.endedAt === undefined;
   const runInProgress = st.lastRun !== undefined && st.lastRun.endedAt === undefined;
   const live = o.lockedBy !== undefined;
@@ -111,16 +115,16 @@ export function summarizeJournal(records: readonly JournalRecord[], o: Summarize
     targetRelease: st.plan.targetRelease,
     totalSteps: st.plan.steps.length,
     counts,
-    running: st.steps
+    running: steps
       .filter((s) => s.status === "running" || s.status === "undoing")
       .map((s) => ({ stepId: s.id, title: s.step.title, ...(s.startedAt ? { since: s.startedAt } : {}) })),
-    failed: st.steps
+    failed: steps
       .filter((s) => s.status === "failed")
       .map((s) => ({ stepId: s.id, title: s.step.title, message: s.lastError ?? "" })),
-    undoFailed: st.steps
+    undoFailed: steps
       .filter((s) => s.status === "undo-failed")
       .map((s) => ({ stepId: s.id, title: s.step.title, message: s.lastError ?? "" })),
-    irreversibleDone: st.steps
+    irreversibleDone: steps
       .filter((s) => s.status === "done" && s.step.irreversible !== undefined)
       .map((s) => s.id),
     finalized: st.finalized,

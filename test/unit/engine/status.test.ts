@@ -1,6 +1,6 @@
 import * as fs from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
-import { Journal, finalizeJournal, readJournal } from "../../../src/engine/journal.js";
+import { Journal, finalizeJournal, planHash, readJournal } from "../../../src/engine/journal.js";
 import { rollbackJournal } from "../../../src/engine/rollback.js";
 import { runPlan } from "../../../src/engine/run.js";
 import { formatStatus, summarizeJournal } from "../../../src/engine/status.js";
@@ -121,5 +121,33 @@ describe("status summary", () => {
     const s = summarizeJournal(read.records, { ...(read.torn ? { torn: read.torn } : {}) });
     expect(s.tornLastLine?.line).toBe(2);
     expect(formatStatus(s)).toContain("cut short by a crash");
+  });
+});
+
+describe("status after a plan change", () => {
+  it("counts only the current plan's steps: one a later plan dropped is history, not a failure", () => {
+    const plan = worldPlan();
+    const [keep, drop] = [plan.steps[0]!, plan.steps[1]!];
+    const first = { ...plan, steps: [keep, drop] };
+    const second = { ...plan, steps: [keep] };
+    let seq = 0;
+    const at = "2026-11-22T05:00:00.000Z";
+    const rec = <T extends object>(r: T) => ({ seq: ++seq, at, ...r });
+    const records = [
+      rec({ type: "plan" as const, planHash: planHash(first), plan: first }),
+      rec({ type: "run-start" as const, concurrency: 1, resume: false }),
+      rec({ type: "step-start" as const, stepId: keep.id, attempt: 1 }),
+      rec({ type: "step-done" as const, stepId: keep.id, undoData: {}, verify: "ok" }),
+      rec({ type: "step-start" as const, stepId: drop.id, attempt: 1 }),
+      rec({ type: "step-failed" as const, stepId: drop.id, message: "no heartbeat" }),
+      rec({ type: "run-end" as const, outcome: "failed" as const }),
+      rec({ type: "plan" as const, planHash: planHash(second), plan: second }),
+      rec({ type: "run-start" as const, concurrency: 1, resume: true }),
+      rec({ type: "run-end" as const, outcome: "completed" as const }),
+    ];
+    const s = summarizeJournal(records);
+    expect(s).toMatchObject({ state: "completed", totalSteps: 1, failed: [] });
+    expect(s.counts.done).toBe(1);
+    expect(s.counts.failed).toBe(0);
   });
 });
