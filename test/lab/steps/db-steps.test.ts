@@ -80,6 +80,14 @@ labDescribe("db steps on the lab", () => {
     return { ...step, params: { ...step.params, packages: pkgs.filter((p) => !drop.includes(p)) } };
   }
 
+  function withoutDashboard(step: PlannedStep): PlannedStep {
+    const pkgs = step.params.packages as string[];
+    return {
+      ...step,
+      params: { ...step.params, packages: pkgs.filter((p) => !p.startsWith("openstack-dashboard")) },
+    };
+  }
+
   /**
    * LAB FINDING for the planner: db.create and amqp.user with `credentials: keep` read the old controller's
    * configs (their `reads` say so) but their `hosts` name only new, so the engine would refuse ctx.host("old").
@@ -159,7 +167,10 @@ labDescribe("db steps on the lab", () => {
     const times: string[] = [];
     for (let step of plan.steps.filter((s) => s.phase === "preflight" || s.phase === "provision")) {
       if (!registry.has(step.kind)) continue;
-      if (step.kind === "pkg.install") step = await withoutUnavailable(step);
+      // Without the dashboard, as files-config-inventory-net does: it is not what these steps test, and in one
+      // full CI run (2026-11-22) its postinst failed here while the e2e runs installed it fine (not reproduced
+      // alone; see the issue notes).
+      if (step.kind === "pkg.install") step = withoutDashboard(await withoutUnavailable(step));
       step = withOldReadable(step);
       times.push(`${step.id} ${(await runStep(step)).toFixed(1)}s`);
     }
