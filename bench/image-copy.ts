@@ -1,0 +1,207 @@
+/**
+ * `npm run bench`: image copy on the lab (issue 5). In ONE run, between the same two hosts (new pulls from old):
+ *  1. raw: `ssh root@old cat FILE > FILE` per file over a temporary key (the floor any copy over SSH meets);
+ *  2. ours: a full pass of handover's rsync pull (src/data/pull.ts, what files.sync and volumes.copy run);
+ *  3. delta, images: 1 % of the data added as a new file (glance images are immutable: between the warm pass
+ *     and the freeze, images are added or deleted, never rewritten), then the same pull again;
+ *  4. delta, in place: 1 % of every file rewritten at a random offset (what a volume sees), then the pull again.
+ * Goals: ours >= 0.9x raw throughput; delta <= 5 % of the full pass's time. Our figures include what a real pass
+ * pays besides the transfer: creating, installing and removing the temporary key (a few SSH round trips). Ratios within one run, because this
+ * machine is shared and noisy; each figure is the median of --rounds runs (default 3).
+ *
+ * The data is random (incompressible, like qcow2/raw images), generated on old under /srv/handover-bench, and
+ * removed afterwards with the copies on new. Needs the lab up (`npm run lab -- up`); run as root.
+ */
+import { dirname } from "node:path";
+import { parseArgs } from "node:util";
+import { loadAnswers, nodeSecretReader, resolveAllSecrets } from "../src/answers/index.js";
+import type { StepContext } from "../src/engine/step.js";
+import { rsyncPull } from "../src/data/pull.js";
+import { sshCommand } from "../src/data/rsync.js";
+import { createTempKey, removeTempKeys } from "../src/data/temp-key.js";
+import { sshHostFromEndpoint } from "../src/hosts/from-answers.js";
+import type { SshHost } from "../src/hosts/ssh-host.js";
+import { ANSWERS_FILE } from "../lab/paths.js";
+
+const SRC = "/srv/handover-bench";
+const RAW = "/srv/handover-bench-raw";
+const OURS = "/srv/handover-bench-rsync";
+
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)] ?? Number.NaN;
+}
+
+async function timed(fn: () => Promise<unknown>): Promise<number> {
+  const t = process.hrtime.bigint();
+  await fn();
+  return Number(process.hrtime.bigint() - t) / 1e9;
+}
+
+function ctxFor(hosts: Record<string, SshHost>): StepContext {
+  return {
+    host: (n) => {
+      const h = hosts[n];
+      if (!h) throw new TypeError(`no host ${n}`);
+      return h;
+    },
+    emit: () => undefined,
+    signal: new AbortController().signal,
+    now: () => new Date(),
+  };
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      mb: { type: "string", default: "512" },
+      files: { type: "string", default: "4" },
+      rounds: { type: "string", default: "3" },
+    },
+  });
+  const totalMb = Number(values.mb);
+  const nFiles = Number(values.files);
+  const rounds = Number(values.rounds);
+  const loaded = await loadAnswers(ANSWERS_FILE);
+  await resolveAllSecrets(loaded.answers, loaded, nodeSecretReader(process.env, dirname(ANSWERS_FILE)));
+  const env = { home: process.env.HOME ?? "/root" };
+  const old = sshHostFromEndpoint("old", loaded.answers.controllers.old.ssh, env);
+  const neu = sshHostFromEndpoint("new", loaded.answers.controllers.new.ssh, env);
+  const ctx = ctxFor({ old, new: neu });
+  const perFile = Math.round(totalMb / nFiles);
+  const names = Array.from({ length: nFiles }, (_, i) => `image-${i}`);
+  try {
+    console.log(`bench: ${nFiles} x ${perFile} MiB of random data on old (${SRC}), ${rounds} round(s)`);
+    await old.run(["rm", "-rf", "--", SRC]);
+    await old.run(["mkdir", "-p", "--", SRC]);
+    for (const n of names)
+      await old.run(["dd", "if=/dev/urandom", `of=${SRC}/${n}`, "bs=1M", `count=${perFile}`, "status=none"]);
+    await old.run(["sync"]);
+    const bytes = perFile * nFiles * 1024 * 1024;
+
+    const raw: number[] = [];
+    const full: number[] = [];
+    const delta: number[] = [];
+    const inplace: number[] = [];
+    for (let r = 0; r < rounds; r++) {
+      // 1. raw ssh cat, one file after another, into a fresh dir (the same temporary-key transport as rsync's).
+      await neu.run(["rm", "-rf", "--", RAW, OURS]);
+      await neu.run(["mkdir", "-p", "--", RAW, OURS]);
+      const key = await createTempKey(neu, old, {
+        fromAddress: neu.address,
+        sourceAddress: old.address,
+        onRecord: () => undefined,
+      });
+      try {
+        const ssh = sshCommand({ identityFile: key.identityFile, knownHostsFile: key.knownHostsFile }).split(
+          " ",
+        );
+        raw.push(
+          await timed(async () => {
+            for (const n of names) {
+              // `cat > file` needs a shell on new for the redirection; the script is fixed, names are ours.
+              await neu.run([
+                "sh",
+                "-c",
+                '"$@" > "$0"',
+                `${RAW}/${n}`,
+                ...ssh,
+                `root@${old.address}`,
+                "cat",
+                `${SRC}/${n}`,
+              ]);
+            }
+          }),
+        );
+      } finally {
+        await removeTempKeys(neu, old, [{ dir: key.dir, nonce: key.nonce }]);
+      }
+      // 2. handover's pull, full pass into an empty dir.
+      full.push(
+        await timed(() =>
+          rsyncPull(ctx, neu, old, {
+            sourceDir: SRC,
+            destDir: OURS,
+            record: () => undefined,
+            what: "bench full",
+          }),
+        ),
+      );
+      // 3. 1 % of the data as a new image, then the delta pass.
+      const addMb = Math.max(1, Math.round((perFile * nFiles) / 100));
+      await old.run([
+        "dd",
+        "if=/dev/urandom",
+        `of=${SRC}/new-image-${r}`,
+        "bs=1M",
+        `count=${addMb}`,
+        "status=none",
+      ]);
+      delta.push(
+        await timed(() =>
+          rsyncPull(ctx, neu, old, {
+            sourceDir: SRC,
+            destDir: OURS,
+            record: () => undefined,
+            what: "bench delta",
+          }),
+        ),
+      );
+      // 4. 1 % of every file rewritten in place at a random offset, then the delta pass.
+      for (const n of names) {
+        const mb1 = Math.max(1, Math.round(perFile / 100));
+        const at = Math.floor(Math.random() * (perFile - mb1));
+        await old.run([
+          "dd",
+          "if=/dev/urandom",
+          `of=${SRC}/${n}`,
+          "bs=1M",
+          `count=${mb1}`,
+          `seek=${at}`,
+          "conv=notrunc",
+          "status=none",
+        ]);
+      }
+      inplace.push(
+        await timed(() =>
+          rsyncPull(ctx, neu, old, {
+            sourceDir: SRC,
+            destDir: OURS,
+            record: () => undefined,
+            what: "bench in place",
+          }),
+        ),
+      );
+      // The copies must equal the source.
+      const sums = async (h: SshHost, dir: string): Promise<string> =>
+        (await h.run(["sh", "-c", 'cd "$0" && sha256sum -- *', dir])).stdout;
+      if ((await sums(old, SRC)) !== (await sums(neu, OURS)))
+        throw new TypeError("rsync copy differs from the source");
+      console.log(
+        `round ${r + 1}: raw ${raw[r]!.toFixed(2)} s, full ${full[r]!.toFixed(2)} s, ` +
+          `delta (new image) ${delta[r]!.toFixed(2)} s, delta (in place) ${inplace[r]!.toFixed(2)} s`,
+      );
+    }
+    const mib = bytes / 1024 / 1024;
+    const rawRate = mib / median(raw);
+    const fullRate = mib / median(full);
+    console.log(
+      [
+        `data: ${mib} MiB in ${nFiles} files (random), new pulls from old over SSH`,
+        `raw ssh cat: median ${median(raw).toFixed(2)} s = ${rawRate.toFixed(1)} MiB/s`,
+        `handover rsync pull (full): median ${median(full).toFixed(2)} s = ${fullRate.toFixed(1)} MiB/s = ${(fullRate / rawRate).toFixed(2)}x raw (goal >= 0.9x)`,
+        `delta, 1 % added as a new image: median ${median(delta).toFixed(2)} s = ${((100 * median(delta)) / median(full)).toFixed(1)} % of the full pass (goal <= 5 %)`,
+        `delta, 1 % rewritten in place in every file: median ${median(inplace).toFixed(2)} s = ${((100 * median(inplace)) / median(full)).toFixed(1)} % of the full pass`,
+      ].join("\n"),
+    );
+  } finally {
+    await old.run(["rm", "-rf", "--", SRC]).catch(() => undefined);
+    await neu.run(["rm", "-rf", "--", RAW, OURS]).catch(() => undefined);
+    await Promise.allSettled([old.close(), neu.close()]);
+  }
+}
+
+main().catch((e: unknown) => {
+  console.error(e instanceof Error ? e.message : String(e));
+  process.exitCode = 1;
+});
