@@ -4,7 +4,6 @@
  * generated passwords. The CLI builds the real one from the answer file (src/steps/real-deps.ts); unit tests pass
  * fakes. Other step groups may add fields here.
  */
-import type { JsonObject } from "../engine/step.js";
 import type { Host } from "../hosts/host.js";
 import type { SqlSession } from "../db/sql-session.js";
 import { UserError } from "../lib/errors.js";
@@ -42,11 +41,6 @@ export interface StepDeps {
    * the answer file's `options.<answerKey>` / `--yes`. Resolves true to go on. Absent: every gate refuses.
    */
   confirm?(question: string, answerKey: string): Promise<boolean>;
-  /**
-   * inventory.compare (added by the config/files/net helper): what an earlier, completed step returned (its
-   * journaled result), by step id; undefined when unknown. Absent: compare counts old again instead.
-   */
-  stepResult?(stepId: string): JsonObject | undefined;
   /** Upper bound for check.computes to wait for every compute's heartbeat (default 180 s). */
   readonly computeWaitMs?: number;
 }

@@ -1,8 +1,8 @@
 /**
  * inventory.capture (on old, before the freeze) and inventory.compare (on new, after the upgrade): the same counts
  * (src/steps/inventory/counts.ts) by read-only SQL. Capture returns them (journaled as the step's result, for
- * compare and the report). Compare takes the captured counts through `deps.stepResult(against)`; without it (or
- * when the capture's result is not available) it counts old again, which the freeze keeps equal to the capture.
+ * compare and the report). Compare takes the captured counts from the journal (`ctx.resultOf(against)`); when the
+ * capture's result is not available it counts old again, which the freeze keeps equal to the capture.
  * Any difference fails the step, listing it.
  */
 import type { JsonObject, StepContext, StepImpl, VerifyResult } from "../../engine/step.js";
@@ -40,7 +40,7 @@ export function inventorySteps(deps: StepDeps): StepImpl[] {
     against: string,
     databases: string[],
   ): Promise<{ counts: Record<string, number>; from: string }> {
-    const r = against ? (ctx.resultOf?.(against) ?? deps.stepResult?.(against)) : undefined;
+    const r = against ? ctx.resultOf?.(against) : undefined;
     const c = r && isObject(r.counts ?? null) ? countsOf(r.counts) : undefined;
     if (c) return { counts: c, from: `the counts ${against} recorded` };
     return { counts: await count(ctx, "old", databases), from: "old's databases now" };

@@ -20,7 +20,7 @@
 import type { JsonObject, StepContext, StepImpl, VerifyResult } from "../../engine/step.js";
 import type { Host } from "../../hosts/host.js";
 import { UserError } from "../../lib/errors.js";
-import { addressesOf, normaliseIp } from "../../net/addresses.js";
+import { findAddress, normaliseIp } from "../../net/addresses.js";
 import { planProblems } from "../../net/validate.js";
 import type { StepDeps } from "../deps.js";
 import { Params } from "../params.js";
@@ -68,11 +68,6 @@ async function sysctlValue(host: Host, key: string): Promise<number> {
   return n;
 }
 
-/** Where new holds the address now: "lo" (the alias), another interface (moved already), or nowhere. */
-async function whereOnNew(host: Host, address: string): Promise<string | undefined> {
-  return (await addressesOf(host)).find((a) => a.address === address)?.ifname;
-}
-
 export function localAliasStep(_deps: StepDeps): StepImpl {
   return {
     kind: "net.local-alias",
@@ -99,7 +94,7 @@ export function localAliasStep(_deps: StepDeps): StepImpl {
         if ((await sysctlValue(neu, s.key)) < s.min)
           await neu.run(["sysctl", "-q", "-w", `${s.key}=${s.min}`]);
       }
-      const at = await whereOnNew(neu, a.address);
+      const at = (await findAddress(neu, a.address))?.ifname;
       if (at === undefined) await neu.run(["ip", "addr", "add", hostCidr(a.address), "dev", LOOPBACK]);
       const detail =
         at !== undefined && at !== LOOPBACK
@@ -112,7 +107,7 @@ export function localAliasStep(_deps: StepDeps): StepImpl {
     async verify(ctx, raw): Promise<VerifyResult> {
       const a = read(raw);
       const neu = ctx.host("new");
-      const at = await whereOnNew(neu, a.address);
+      const at = (await findAddress(neu, a.address))?.ifname;
       if (at === undefined) return { ok: false, detail: `${a.address} is not on new (neither lo nor moved)` };
       if (at !== LOOPBACK) return { ok: true, detail: `${a.address} is on new's ${at} (switched)` };
       if (!isV6(a.address)) {
@@ -128,7 +123,7 @@ export function localAliasStep(_deps: StepDeps): StepImpl {
     async undo(ctx, raw, undoData) {
       const a = read(raw);
       const neu = ctx.host("new");
-      if ((await whereOnNew(neu, a.address)) === LOOPBACK)
+      if ((await findAddress(neu, a.address))?.ifname === LOOPBACK)
         await neu.run(["ip", "addr", "del", hostCidr(a.address), "dev", LOOPBACK]);
       const sysctls = undoData.sysctls;
       if (!sysctls || typeof sysctls !== "object" || Array.isArray(sysctls)) return;

@@ -45,11 +45,8 @@ const compare = {
   databases: params.databases,
 };
 
-function steps(
-  sql: FakeSql,
-  stepResult?: (id: string) => Record<string, unknown> | undefined,
-): Record<string, StepImpl> {
-  const list = inventorySteps(makeDeps(sql, stepResult ? { stepResult: stepResult as never } : {}));
+function steps(sql: FakeSql): Record<string, StepImpl> {
+  const list = inventorySteps(makeDeps(sql));
   return Object.fromEntries(list.map((s) => [s.kind, s]));
 }
 
@@ -73,15 +70,16 @@ describe("inventory", () => {
       counts: { projects: 4, users: 3, endpoints: 15, images: 2, instances: 1, "block device mappings": 2 },
     };
     const h = makeCtx({ old: new FakeHost("old"), new: new FakeHost("new") });
-    const same = steps(scripted({ new: OLD }), (id) => (id === "pre.inventory.old" ? captured : undefined));
-    await same["inventory.compare"]!.run(h.ctx, compare);
-    expect(await same["inventory.compare"]!.verify(h.ctx, compare)).toMatchObject({ ok: true });
+    // The engine hands steps a done step's journaled result through ctx.resultOf.
+    const ctx = { ...h.ctx, resultOf: (id: string) => (id === "pre.inventory.old" ? captured : undefined) };
+    const same = steps(scripted({ new: OLD }));
+    await same["inventory.compare"]!.run(ctx, compare);
+    expect(await same["inventory.compare"]!.verify(ctx, compare)).toMatchObject({ ok: true });
 
-    const differ = steps(
-      scripted({ new: { ...OLD, "glance.images": 1, "nova.instances": 0 } }),
-      () => captured,
-    );
-    await expect(differ["inventory.compare"]!.run(h.ctx, compare)).rejects.toThrow(
+    const differ = steps(scripted({ new: { ...OLD, "glance.images": 1, "nova.instances": 0 } }));
+    await expect(
+      differ["inventory.compare"]!.run({ ...h.ctx, resultOf: () => captured }, compare),
+    ).rejects.toThrow(
       /differs from the counts pre\.inventory\.old recorded:\n {2}images: before 2, after 1\n {2}instances: before 1, after 0/,
     );
   });
