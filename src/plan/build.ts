@@ -1326,14 +1326,8 @@ export function buildPlan(input: PlanInput, facts: Facts, catalog: Catalog): Pla
     }
     // Heartbeats are awaited only from computes that were reporting when the facts were gathered: a compute
     // whose nova-compute was already silent would make the switch wait for something that never comes.
-    const collectedAt = Date.parse(facts.collectedAt);
     const enabled = (facts.nova?.computes ?? []).filter((c) => !c.disabled);
-    const alive = enabled.filter(
-      (c) =>
-        c.lastSeen !== null &&
-        Number.isFinite(collectedAt) &&
-        collectedAt - Date.parse(c.lastSeen) <= ALIVE_BEFORE_MS,
-    );
+    const alive = enabled.filter((c) => silenceMs(facts, c) <= ALIVE_BEFORE_MS);
     const silent = enabled.filter((c) => !alive.includes(c)).map((c) => c.host);
     if (silent.length > 0) {
       warnings.push(
@@ -1537,6 +1531,16 @@ function diskRequirements(
   return needs;
 }
 
+/**
+ * How long a compute had been silent when the facts were gathered: Infinity when it never reported, NaN when the
+ * collection time is unreadable (so it counts as neither stale nor alive).
+ */
+function silenceMs(facts: Facts, c: { readonly lastSeen: string | null }): number {
+  return c.lastSeen === null
+    ? Number.POSITIVE_INFINITY
+    : Date.parse(facts.collectedAt) - Date.parse(c.lastSeen);
+}
+
 interface ComputeAssessment {
   oldest?: string;
   tooOld: { host: string; release: string }[];
@@ -1547,18 +1551,11 @@ interface ComputeAssessment {
 function computesBelow(c: Catalog, facts: Facts, source: string, target: string): ComputeAssessment {
   const oldest = oldestCompute(c, target);
   const computes = facts.nova?.computes ?? [];
-  const collected = Date.parse(facts.collectedAt);
   const tooOld = oldest
     ? computes
         .map((x) => ({ host: x.host, release: x.release ?? source }))
         .filter((x) => compareReleases(c, x.release, oldest) < 0)
     : [];
-  const stale = computes
-    .filter(
-      (x) =>
-        x.lastSeen === null ||
-        (Number.isFinite(collected) && collected - Date.parse(x.lastSeen) > STALE_AFTER_MS),
-    )
-    .map((x) => x.host);
+  const stale = computes.filter((x) => silenceMs(facts, x) > STALE_AFTER_MS).map((x) => x.host);
   return { ...(oldest ? { oldest } : {}), tooOld, stale };
 }
