@@ -2,6 +2,7 @@
  * Plain-text formatting shared by the Markdown and HTML renderers: times, durations, sizes, rates. One place, so
  * both formats say the same numbers the same way.
  */
+import { scaleBytes } from "../ui/format.js";
 
 /** `2026-11-22 04:35:12 UTC` (the journal's times are UTC; operators compare them with logs). */
 export function formatTime(ms: number): string {
@@ -37,18 +38,11 @@ export function formatOffset(ms: number): string {
   return h > 0 ? `${h}:${String(m).padStart(2, "0")}:${ss}` : `${m}:${ss}`;
 }
 
-const UNITS = ["B", "KiB", "MiB", "GiB", "TiB"] as const;
-
 /** Binary units, three significant digits: `512 B`, `1.50 GiB`. */
 export function formatBytes(n: number): string {
-  let v = n;
-  let i = 0;
-  while (v >= 1024 && i < UNITS.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  if (i === 0) return `${n} B`;
-  return `${v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2)} ${UNITS[i]}`;
+  const { value: v, unit } = scaleBytes(n);
+  if (unit === "B") return `${n} B`;
+  return `${v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2)} ${unit}`;
 }
 
 export function formatRate(bytes: number, seconds: number): string | undefined {

@@ -2,14 +2,20 @@
 
 const UNITS = ["B", "KiB", "MiB", "GiB", "TiB"] as const;
 
-export function formatBytes(n: number): string {
+/** `n` bytes in the largest binary unit that keeps the value at 1 or more (up to TiB). */
+export function scaleBytes(n: number): { value: number; unit: (typeof UNITS)[number] } {
   let v = n;
   let i = 0;
   while (v >= 1024 && i < UNITS.length - 1) {
     v /= 1024;
     i++;
   }
-  return i === 0 ? `${v} B` : `${v.toFixed(1)} ${UNITS[i]}`;
+  return { value: v, unit: UNITS[i] ?? "B" };
+}
+
+export function formatBytes(n: number): string {
+  const { value, unit } = scaleBytes(n);
+  return unit === "B" ? `${value} B` : `${value.toFixed(1)} ${unit}`;
 }
 
 /** 3.2s, 4m05s, 1h02m: short enough for a progress line, exact enough to compare runs. */
