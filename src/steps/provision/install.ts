@@ -46,14 +46,44 @@ export async function installedPackages(
   return out;
 }
 
+/**
+ * What a failed package's maintainer script printed: apt's output ends with "Errors were encountered while
+ * processing: X", which names the package but not the cause; the cause is what X's postinst wrote between
+ * "Setting up X" and the next package's line. Those sections (bounded) are kept for every package dpkg names.
+ */
+export function maintainerScriptOutput(stdout: string, stderr: string): string {
+  const failed = new Set<string>();
+  for (const m of `${stderr}\n${stdout}`.matchAll(/dpkg: error processing package ([^\s(]+)/g)) {
+    failed.add(m[1]!.replace(/:.*$/, ""));
+  }
+  const lines = stdout.split("\n");
+  const sections: string[] = [];
+  for (const pkg of failed) {
+    const start = lines.findIndex(
+      (l) => l.startsWith(`Setting up ${pkg} `) || l.startsWith(`Setting up ${pkg}:`),
+    );
+    if (start < 0) continue;
+    let end = start + 1;
+    while (
+      end < lines.length &&
+      end - start < 40 &&
+      !/^(Setting up|Processing triggers|Unpacking) /.test(lines[end]!)
+    )
+      end++;
+    sections.push(lines.slice(start, end).join("\n"));
+  }
+  return sections.join("\n");
+}
+
 function failure(
   host: Host,
   what: string,
   r: { exitCode: number; stdout: string; stderr: string },
 ): UserError {
+  const scripts = maintainerScriptOutput(r.stdout, r.stderr);
   return new UserError(
     "PKG_INSTALL",
-    `on ${host.name}: ${what} exited with ${r.exitCode}:\n${tail(`${r.stderr}\n${r.stdout}`.trim(), 2500)}`,
+    `on ${host.name}: ${what} exited with ${r.exitCode}:\n${scripts ? `${tail(scripts, 3000)}\n…\n` : ""}${tail(`${r.stderr}\n${r.stdout}`.trim(), 2500)}`,
     {
       nextSteps: [
         "Fix the package problem named above on the new controller (source, dependencies, disk), then re-run.",

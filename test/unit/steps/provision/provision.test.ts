@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { FakeHost, REST } from "../../../fakes/fake-host.js";
 import { provisionSteps } from "../../../../src/steps/provision/index.js";
 import { sourceContent } from "../../../../src/steps/provision/source.js";
+import { maintainerScriptOutput } from "../../../../src/steps/provision/install.js";
 import type { JsonObject, StepImpl } from "../../../../src/engine/step.js";
 import { UserError } from "../../../../src/lib/errors.js";
 import { FakeSql, allArgv, makeCtx, makeDeps } from "../support/harness.js";
@@ -222,5 +223,32 @@ describe("amqp.user", () => {
     const { neu, users } = rabbit({ openstack: "x" }, ["/"]);
     await impl("amqp.user").run(makeCtx({ old: old(), new: neu }).ctx, p);
     expect(users.openstack).toBe("R@bbit");
+  });
+});
+
+describe("maintainerScriptOutput", () => {
+  it("keeps what a failed package's postinst printed, not only apt's closing summary", () => {
+    const stdout = [
+      "Setting up apache2 (2.4.57-2) ...",
+      "Enabling module mpm_event.",
+      "Setting up openstack-dashboard (3:23.0.0-3) ...",
+      "Collecting static files...",
+      "AH00526: Syntax error on line 32 of /etc/apache2/sites-enabled/default-ssl.conf:",
+      "Invalid command 'SSLEngine'",
+      "Setting up python3-foo (1.0) ...",
+      "Errors were encountered while processing:",
+      " openstack-dashboard",
+    ].join("\n");
+    const stderr =
+      "dpkg: error processing package openstack-dashboard (--configure):\n installed openstack-dashboard package post-installation script subprocess returned error exit status 1\n";
+    const out = maintainerScriptOutput(stdout, stderr);
+    expect(out).toContain("Invalid command 'SSLEngine'");
+    expect(out).toContain("Setting up openstack-dashboard");
+    expect(out).not.toContain("mpm_event");
+    expect(out).not.toContain("python3-foo");
+  });
+
+  it("is empty when dpkg names no failed package", () => {
+    expect(maintainerScriptOutput("Setting up a (1) ...\n", "E: Unable to locate package zz\n")).toBe("");
   });
 });
