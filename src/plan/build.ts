@@ -48,6 +48,8 @@ const START_ORDER: readonly ServiceName[] = [
 const STALE_AFTER_MS = 24 * 3600 * 1000;
 /** A compute heard from within this long before the facts were gathered was running nova-compute. */
 const ALIVE_BEFORE_MS = 10 * 60 * 1000;
+/** nova-compute's unit on a compute: Debian/Ubuntu's name, then RDO's (the computes' distribution is not in facts). */
+const COMPUTE_UNITS = ["nova-compute", "openstack-nova-compute"] as const;
 
 interface StepDraft {
   id: string;
@@ -1095,6 +1097,60 @@ export function buildPlan(input: PlanInput, facts: Facts, catalog: Catalog): Pla
     }
     started.set(s, ids.length > 0 ? ids : prev);
   }
+  // The compute RPC pin on the computes too (issue 5), not only in new's nova.conf: an old compute that is later
+  // upgraded keeps speaking the version the others understand. Only the old controller's API units are frozen, so
+  // a restarted nova-compute still finds old's conductor. Counted among nova's started steps, so nova's API check,
+  // the inventory and therefore every move wait for it.
+  const rpcPin = (facts.nova?.computes.length ?? 0) > 0 ? catalog.services.nova.rpc_pin : undefined;
+  // Computes the answers give SSH settings for that nova knows, in the answers' order; never a controller's name
+  // (the session opens those as old/new, not as computes).
+  const novaComputes = (facts.nova?.computes ?? []).map((c) => c.host);
+  const pinned = [...new Set(input.computeHosts ?? [])].filter(
+    (c) => novaComputes.includes(c) && c !== "old" && c !== "new",
+  );
+  if (has("nova") && rpcPin) {
+    const unpinned = novaComputes.filter((c) => !pinned.includes(c));
+    if (unpinned.length > 0) {
+      warnings.push(
+        `nova: compute(s) ${unpinned.join(", ")} are not in computes.hosts, so handover cannot pin them: set ` +
+          `[${rpcPin.section}] ${rpcPin.key} = ${rpcPin.value} in their nova.conf and restart nova-compute yourself before the switch.`,
+      );
+    }
+  }
+  if (has("nova") && rpcPin && pinned.length > 0) {
+    const conf = `${catalog.services.nova.config_dir}/nova.conf`;
+    const on = `[${pinned.join(", ")}]`;
+    started.set("nova", [
+      ...(started.get("nova") ?? []),
+      list.add({
+        id: "svc.nova.pin-computes",
+        kind: "nova.pin-computes",
+        title: `Pin the compute RPC version on ${pinned.length} compute(s) (${rpcPin.key} = ${rpcPin.value}); a failing compute is reported, not fatal`,
+        phase: "services",
+        hosts: ["new", ...pinned],
+        reads: [`new:file:${catalog.services.nova.config_dir}`],
+        writes: pinned.flatMap((c) => [
+          `${c}:file:${catalog.services.nova.config_dir}`,
+          `${c}:service:nova-compute`,
+        ]),
+        commands: [
+          `[new] check ${conf} has [${rpcPin.section}] ${rpcPin.key} = ${rpcPin.value}`,
+          `${on} back up ${conf} to /var/backups/handover/edit${conf} (0600; an existing backup is kept)`,
+          `${on} ${conf} [${rpcPin.section}] ${rpcPin.key} = ${rpcPin.value} (owner and mode kept)`,
+          `${on} restart ${COMPUTE_UNITS.join(" or ")} if it exists and is running (systemctl or service), ${input.options.concurrency} compute(s) at once`,
+        ],
+        after: [rewritten.get("nova") ?? freeze],
+        params: {
+          controller: "new",
+          file: conf,
+          value: rpcPin.value,
+          computes: pinned,
+          units: [...COMPUTE_UNITS],
+          concurrency: input.options.concurrency,
+        },
+      }),
+    ]);
+  }
 
   // ------------------------------------------------------------------ verify (new controller, read-only)
   const allStarted = [...new Set([...started.values()].flat())];
@@ -1418,6 +1474,33 @@ export function buildPlan(input: PlanInput, facts: Facts, catalog: Catalog): Pla
       after: [unpin],
       params: { host: "new", units: novaUnits },
     });
+    // The computes' pin goes too, but only after fin.nova.unpin found every compute on the target (it refuses and
+    // says the pin stays otherwise, so this never runs early). Best effort per compute, like the pin.
+    if (rpcPin && pinned.length > 0) {
+      const on = `[${pinned.join(", ")}]`;
+      list.add({
+        id: "fin.nova.unpin-computes",
+        kind: "nova.unpin-computes",
+        title: `Remove the compute RPC pin on ${pinned.length} compute(s) (after every compute runs ${target}); a failing compute is reported, not fatal`,
+        phase: "finalize",
+        hosts: pinned,
+        writes: pinned.flatMap((c) => [
+          `${c}:file:${catalog.services.nova.config_dir}`,
+          `${c}:service:nova-compute`,
+        ]),
+        commands: [
+          `${on} ${conf}: remove [${rpcPin.section}] ${rpcPin.key} (owner and mode kept)`,
+          `${on} restart ${COMPUTE_UNITS.join(" or ")} if it exists and is running (systemctl or service), ${input.options.concurrency} compute(s) at once`,
+        ],
+        after: [unpin],
+        params: {
+          file: conf,
+          computes: pinned,
+          units: [...COMPUTE_UNITS],
+          concurrency: input.options.concurrency,
+        },
+      });
+    }
     const stale = (facts.nova?.controlServices ?? []).filter(
       (x) => x.host === old.hostname && old.hostname !== neu.hostname,
     );

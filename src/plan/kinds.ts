@@ -50,6 +50,8 @@ export const STEP_KINDS = {
   "net.canary-stop": "read-only",
   "db.snapshot": "read-only",
   "nova.delete-services": "irreversible",
+  "nova.pin-computes": "reversible",
+  "nova.unpin-computes": "reversible",
 } as const satisfies Record<string, UndoKind>;
 
 export type StepKind = keyof typeof STEP_KINDS;

@@ -3,6 +3,8 @@
  * API (`openstack compute service delete`), or conductors refuse to start after a skip-level upgrade and the
  * minimum service version stays low (OPENSTACK.md). Verify: nova's table has no such live record.
  *
+ * nova.pin-computes / nova.unpin-computes: the compute RPC pin on the compute hosts (pin-computes.ts).
+ *
  * check.computes (switch, read-only): after the addresses moved, every listed compute's nova-compute heartbeat
  * (`services.updated_at`, written by the NEW conductor) must be newer than the step's start; polls with a bound.
  */
@@ -13,6 +15,7 @@ import { Params } from "../params.js";
 import { withSql } from "../sql.js";
 import { readAdminCredentials } from "../api/admin-credentials.js";
 import { withOpenstackCli } from "../api/clouds.js";
+import { pinComputesSteps } from "./pin-computes.js";
 
 const POLL_MS = 3000;
 /** A heartbeat younger than this counts as alive in verify (nova's report_interval is 10 s; service_down_time 60 s). */
@@ -147,5 +150,5 @@ export function novaSteps(deps: StepDeps): StepImpl[] {
     undo: () => Promise.resolve(), // read-only
   };
 
-  return [deleteServices, checkComputes];
+  return [deleteServices, checkComputes, ...pinComputesSteps(deps)];
 }
