@@ -16,6 +16,8 @@
  * - done otherwise: verify; ok → skipped; not ok → run again.
  * - started but not done (interrupted, failed, or caught mid-undo): verify; ok → recorded done with its last
  *   checkpoint as undo data; not ok → run again (run is idempotent; it gets the earlier undo data to merge with).
+ *   Except a step covered by another (`params.coveredBy`, e.g. a schema sync on an imported database): the
+ *   covering step is undone and run again, then the covered steps that were done, then this one (covered-redo.ts).
  * - never started, or undone by a rollback: run.
  * After every run, verify must pass, or the step fails with "ran but verification failed: <detail>".
  *
@@ -26,6 +28,7 @@ import type { Host } from "../hosts/host.js";
 import { BugError, UserError, errorMessage } from "../lib/errors.js";
 import { buildContext, type ContextDeps } from "./context.js";
 import { planHash, type Journal, type StepState } from "./journal.js";
+import { planCoveredRedo } from "./covered-redo.js";
 import { stepsConflict, supersedes } from "./resources.js";
 import type {
   EngineEvent,
@@ -37,6 +40,14 @@ import type {
   VerifyResult,
 } from "./step.js";
 import { validatePlan } from "./validate-plan.js";
+import {
+  TEST_PAUSE_VAR,
+  nodePauseIo,
+  parseTestPause,
+  type PauseEnv,
+  type PauseIo,
+  type PausePoint,
+} from "./test-pause.js";
 
 export const DEFAULT_CONCURRENCY = 4;
 
@@ -54,6 +65,10 @@ export interface RunPlanOptions {
   readonly now?: () => Date;
   /** Receives every engine event (UI, report). Must not throw. */
   readonly emit?: (event: EngineEvent) => void;
+  /** Where the test hook HANDOVER_TEST_PAUSE is read (test-pause.ts). @default process.env */
+  readonly env?: PauseEnv;
+  /** What a test pause does (stderr line, marker file, wait). @default the real process */
+  readonly pauseIo?: PauseIo;
 }
 
 export interface RunSummary {
@@ -113,6 +128,12 @@ export async function runPlan(o: RunPlanOptions): Promise<RunSummary> {
   const at = (): string => now().toISOString();
 
   const resume = state.steps.some((s) => s.status !== "pending");
+  const asked = parseTestPause(o.env ?? process.env, new Set(plan.steps.map((s) => s.id)));
+  const testPause = asked.pause;
+  const pauseIo = o.pauseIo ?? nodePauseIo;
+  /** Set once a test pause is reached: no further step starts, so the kill lands with the journal as it is. */
+  let paused = false;
+  const redo = planCoveredRedo(plan, state, registry);
   journal.append({ type: "run-start", concurrency, resume });
 
   const summary: RunSummary = { ran: [], skipped: [], recovered: [] };
@@ -129,6 +150,44 @@ export async function runPlan(o: RunPlanOptions): Promise<RunSummary> {
     emit({ type: "log", stepId, at: at(), level, message });
   }
 
+  if (asked.warning) {
+    const message = journal.redactText(asked.warning);
+    journal.append({ type: "note", level: "warn", message });
+    emit({ type: "log", at: at(), level: "warn", message });
+  }
+  for (const n of redo.notes) note(n.stepId, n.level, n.message);
+
+  /** The test hook (test-pause.ts): never returns when this step and point are the ones asked for. */
+  async function pauseIfAsked(step: PlannedStep, point: PausePoint): Promise<void> {
+    if (!testPause || testPause.stepId !== step.id || testPause.point !== point) return;
+    paused = true;
+    note(step.id, "warn", `test pause at ${step.id}:${point} (${TEST_PAUSE_VAR}): waiting to be killed`);
+    pauseIo.stderr(`handover: test pause at ${step.id}:${point}\n`);
+    if (testPause.markerFile) {
+      const marker = { stepId: step.id, point, pid: process.pid, journalSeq: journal.state().lastSeq };
+      pauseIo.writeMarker(testPause.markerFile, `${JSON.stringify(marker)}\n`);
+    }
+    await pauseIo.wait();
+  }
+
+  /** Undo before a redo from scratch (covered-redo.ts), journaled like a rollback's undo so status and rollback see it. */
+  async function undoForRedo(impl: StepImpl, step: PlannedStep, st: StepState): Promise<void> {
+    if (!impl.undo) throw new BugError(`${step.id} was planned for undo and redo but its kind has no undo`);
+    journal.append({ type: "undo-start", stepId: step.id });
+    emit({ type: "undo-start", stepId: step.id, at: at() });
+    try {
+      const { ctx } = buildContext(step, deps, undefined, true);
+      await impl.undo(ctx, step.params, st.undoData ?? {});
+    } catch (e) {
+      const message = journal.redactText(errorMessage(e));
+      journal.append({ type: "undo-failed", stepId: step.id, message });
+      emit({ type: "undo-failed", stepId: step.id, at: at(), message });
+      throw new StepFailure(`could not undo it to start again from scratch: ${errorMessage(e)}`, e);
+    }
+    journal.append({ type: "undo-done", stepId: step.id });
+    emit({ type: "undo-done", stepId: step.id, at: at() });
+  }
+
   async function verify(impl: StepImpl, step: PlannedStep): Promise<VerifyResult> {
     const { ctx } = buildContext(step, deps);
     return impl.verify(ctx, step.params);
@@ -136,7 +195,12 @@ export async function runPlan(o: RunPlanOptions): Promise<RunSummary> {
 
   async function executeStep(step: PlannedStep, st: StepState): Promise<Outcome> {
     const impl = registry.get(step.kind)!;
-    if (st.status === "done") {
+    const forced = redo.force.get(step.id);
+    const undoneFirst = forced !== undefined && redo.undoFirst.has(step.id);
+    if (forced !== undefined) {
+      note(step.id, "info", forced);
+      if (undoneFirst) await undoForRedo(impl, step, st);
+    } else if (st.status === "done") {
       const later = supersededBy(step);
       if (later) {
         let v: VerifyResult;
@@ -154,7 +218,7 @@ export async function runPlan(o: RunPlanOptions): Promise<RunSummary> {
         return "skipped";
       }
     }
-    if (st.status !== "pending" && st.status !== "undone") {
+    if (forced === undefined && st.status !== "pending" && st.status !== "undone") {
       let v: VerifyResult;
       try {
         v = await verify(impl, step);
@@ -186,16 +250,18 @@ export async function runPlan(o: RunPlanOptions): Promise<RunSummary> {
       }
     }
     // Undo data of an earlier attempt, so the redo can keep the ORIGINAL state for undo (see StepContext).
-    const previous = st.status === "undone" ? undefined : st.undoData;
+    const previous = st.status === "undone" || undoneFirst ? undefined : st.undoData;
     journal.append({ type: "step-start", stepId: step.id, attempt: st.attempts + 1 });
     emit({ type: "step-start", stepId: step.id, at: at() });
     const built = buildContext(step, deps, previous);
+    await pauseIfAsked(step, "before-run");
     let returned: JsonObject | void;
     try {
       returned = await impl.run(built.ctx, step.params);
     } catch (e) {
       throw new StepFailure(errorMessage(e), e);
     }
+    await pauseIfAsked(step, "after-run");
     let v: VerifyResult;
     try {
       v = await impl.verify(built.ctx, step.params);
@@ -232,7 +298,7 @@ export async function runPlan(o: RunPlanOptions): Promise<RunSummary> {
 
   await new Promise<void>((resolve) => {
     const pump = (): void => {
-      if (failures.length === 0 && fatal === undefined && !signal.aborted) {
+      if (failures.length === 0 && fatal === undefined && !signal.aborted && !paused) {
         for (let i = 0; i < pending.length && running.size < concurrency;) {
           const step = pending[i]!;
           if (!canStart(step, i)) {
