@@ -1,27 +1,38 @@
 /**
- * Undo what the journal says was done, newest first, with an outcome per step (listr2's `rollback`, aws-cdk's
- * per-stack rollback results).
+ * Undo what the journal says was done, with an outcome per step (listr2's `rollback`, aws-cdk's per-stack rollback
+ * results), independent undos running concurrently so the old controller serves again sooner.
  *
  * - Candidates: steps done, and steps started but not finished (interrupted, failed, or caught mid-undo by an
  *   earlier rollback); undo must tolerate partial state. Steps already undone are reported, not touched again, so
  *   a rollback interrupted by a crash finishes when run again.
- * - Order: reverse completion (a step's last step-done; for unfinished steps, their last step-start). A step's
- *   dependents start after it completes, so they are always undone before it.
+ * - Order (the guarantee): a step is undone only after every step that depended on it is undone (or its undo
+ *   failed, see below). "Depended on" is what run itself honoured: a plan `after` edge, direct or transitive, or a
+ *   resource conflict (resources.ts: one writes what the other reads or writes). Between two such related steps
+ *   the newer one goes first, newer meaning later completion (a step's last step-done; for unfinished steps,
+ *   their last step-start). A step's dependents start after it completes, so this is the dependency order; when
+ *   a resume redid a step after its dependent, completion order wins, as it did when rollback was sequential.
+ *   Every constraint goes from a newer to an older step, so there is no cycle, and two related steps never undo
+ *   at the same time. Unrelated steps undo concurrently, at most `concurrency` at once.
+ * - Priority: the switch-back first. Steps of the switch and freeze phases (addresses, the old controller's
+ *   services, the canary) and everything that must be undone before them start before the rest; when they are all
+ *   undone the old controller serves again, which is journaled and shown as "old controller serving again after
+ *   N s" (servingAgainSeconds reads it back for the report and the bench). The rest of new is undone after.
  * - An irreversible step that was done, or that started (it may have taken effect), blocks rollback past it:
  *   everything newer is undone, it and everything older are reported blocked with its reason.
  * - A finalized journal refuses rollback.
- * - A failed undo does NOT stop the rollback. Operators want as much restored as possible; stopping at the first
- *   failure would leave more of the cloud half-migrated. Every outcome is reported, the journal records
- *   undo-failed, `complete` is false (the CLI exits non-zero), and running rollback again retries the failures.
- * - Ctrl-C stops before the next undo; the rest are reported not attempted.
- * Undos run one at a time: rollback is about certainty, not speed, and the order above is a total order.
+ * - A failed undo does NOT stop the rollback, nor the undos that were waiting for it. Operators want as much
+ *   restored as possible; stopping would leave more of the cloud half-migrated. Every outcome is reported, the
+ *   journal records undo-failed, `complete` is false (the CLI exits non-zero), and running rollback again retries
+ *   the failures.
+ * - Ctrl-C: no undo starts after it; running undos finish (they see the signal); the rest are reported not
+ *   attempted, and running rollback again finishes them.
  */
 import type { Host } from "../hosts/host.js";
-import { UserError, errorMessage } from "../lib/errors.js";
+import { BugError, UserError, errorMessage } from "../lib/errors.js";
 import { buildContext } from "./context.js";
-import type { Journal, JournalState, StepState } from "./journal.js";
-import type { EngineEvent, StepRegistry } from "./step.js";
-import { BugError } from "../lib/errors.js";
+import type { Journal, JournalRecord, JournalState, StepState } from "./journal.js";
+import { stepsConflict } from "./resources.js";
+import type { EngineEvent, Phase, StepRegistry } from "./step.js";
 
 export type UndoOutcomeKind =
   /** undo ran and returned. */
@@ -47,11 +58,18 @@ export interface RollbackResult {
   /** Every touched step is undone. */
   readonly complete: boolean;
   readonly interrupted: boolean;
-  /** Newest first: the order undos were attempted. */
+  /** Newest first (reverse completion), whatever order the concurrent undos ran in. */
   readonly outcomes: UndoOutcome[];
   /** One line for the operator. */
   readonly message: string;
   readonly nextSteps: string[];
+  /**
+   * Seconds from the start of this rollback until every switch and freeze step was undone (the old controller
+   * serves again). Undefined when this rollback had none to undo, or one of them was not undone.
+   */
+  readonly servingAgainSeconds?: number;
+  /** Seconds the whole rollback took. */
+  readonly seconds: number;
 }
 
 export interface RollbackOptions {
@@ -59,6 +77,11 @@ export interface RollbackOptions {
   readonly hosts: ReadonlyMap<string, Host>;
   /** Opened without a plan (the journaled plan is what gets undone), with the state dir's lock held. */
   readonly journal: Journal;
+  /**
+   * Most undos running at once. The CLI passes the answers' options.concurrency (run's limit). @default 1: one
+   * at a time, newest first, the order callers relied on before undos ran concurrently.
+   */
+  readonly concurrency?: number;
   readonly signal?: AbortSignal;
   /** @default () => new Date() */
   readonly now?: () => Date;
@@ -66,6 +89,13 @@ export interface RollbackOptions {
 }
 
 const TOUCHED = new Set(["done", "running", "failed", "undoing", "undo-failed"]);
+
+/** The phases whose undo gives the old controller back its addresses and services. */
+export const SWITCH_BACK_PHASES: readonly Phase[] = ["switch", "freeze"];
+
+/** The journal note (and log line) saying the old controller serves again; servingAgainSeconds parses it. */
+export const SERVING_AGAIN_PREFIX = "old controller serving again after ";
+const SERVING_AGAIN = /^old controller serving again after (\d+(?:\.\d+)?) s\b/;
 
 function orderKey(s: StepState): number {
   return s.doneSeq ?? s.lastStartSeq ?? 0;
@@ -77,14 +107,74 @@ export function needsUndo(s: StepState): boolean {
 }
 
 /**
- * The steps a rollback goes through, newest first (see the header for the order); exported so `handover report`
- * shows what a rollback would do now with the same selection.
+ * The steps a rollback goes through, newest first (the order outcomes are reported in; see the header for the
+ * order undos may run in); exported so `handover report` shows what a rollback would do now with the same
+ * selection.
  */
 export function rollbackCandidates(state: JournalState): StepState[] {
   return state.steps
     .filter((s) => TOUCHED.has(s.status) || s.status === "undone")
     .sort((a, b) => orderKey(b) - orderKey(a));
 }
+
+/** Seconds until the old controller served again, from the last rollback in these records that reached it. */
+export function servingAgainSeconds(records: readonly JournalRecord[]): number | undefined {
+  let found: number | undefined;
+  for (const r of records) {
+    if (r.type === "rollback-start") found = undefined;
+    if (r.type !== "note") continue;
+    const m = SERVING_AGAIN.exec(r.message);
+    if (m) found = Number(m[1]);
+  }
+  return found;
+}
+
+/** Every step id each step comes after, directly or through other steps (journaled definitions, older plans too). */
+function ancestorsOf(state: JournalState): (id: string) => ReadonlySet<string> {
+  const memo = new Map<string, Set<string>>();
+  const visit = (id: string, path: Set<string>): Set<string> => {
+    const known = memo.get(id);
+    if (known) return known;
+    const out = new Set<string>();
+    // A cycle cannot come from a validated plan; if the journal has one, stop there rather than recurse forever.
+    if (path.has(id)) return out;
+    path.add(id);
+    for (const d of state.byId.get(id)?.step.after ?? []) {
+      out.add(d);
+      for (const a of visit(d, path)) out.add(a);
+    }
+    path.delete(id);
+    memo.set(id, out);
+    return out;
+  };
+  return (id) => visit(id, new Set());
+}
+
+/**
+ * For each step to undo, the steps that must be undone before it: the newer ones related to it (see the header).
+ * `work` is newest first.
+ */
+export function undoPredecessors(state: JournalState, work: readonly StepState[]): Map<string, string[]> {
+  const ancestors = ancestorsOf(state);
+  const before = new Map<string, string[]>(work.map((s) => [s.id, []]));
+  for (let i = 0; i < work.length; i++) {
+    const newer = work[i]!;
+    const itsAncestors = ancestors(newer.id);
+    for (let j = i + 1; j < work.length; j++) {
+      const older = work[j]!;
+      if (
+        itsAncestors.has(older.id) ||
+        ancestors(older.id).has(newer.id) ||
+        stepsConflict(newer.step, older.step)
+      ) {
+        before.get(older.id)!.push(newer.id);
+      }
+    }
+  }
+  return before;
+}
+
+const seconds = (ms: number): number => Math.round(ms / 100) / 10;
 
 export async function rollbackJournal(o: RollbackOptions): Promise<RollbackResult> {
   const { journal, registry } = o;
@@ -98,6 +188,13 @@ export async function rollbackJournal(o: RollbackOptions): Promise<RollbackResul
           "To go back, plan a new migration from the current controller to the old release's host.",
         ],
       },
+    );
+  }
+  const concurrency = o.concurrency ?? 1;
+  if (!Number.isInteger(concurrency) || concurrency < 1) {
+    throw new UserError(
+      "BAD_CONCURRENCY",
+      `Concurrency must be a whole number of at least 1, not ${concurrency}.`,
     );
   }
   const now = o.now ?? (() => new Date());
@@ -114,56 +211,142 @@ export async function rollbackJournal(o: RollbackOptions): Promise<RollbackResul
     }
   }
 
-  journal.append({ type: "rollback-start" });
-  const outcomes: UndoOutcome[] = [];
-  const out = (s: StepState, outcome: UndoOutcomeKind, message?: string): void => {
-    outcomes.push({
-      stepId: s.id,
-      title: s.step.title,
-      hosts: s.step.hosts,
-      outcome,
-      ...(message === undefined ? {} : { message }),
-    });
-  };
-  let blockedBy: StepState | undefined;
-  let interrupted = false;
+  // The newest irreversible step that was touched blocks it and everything older (reverse completion).
+  const blockIndex = todo.findIndex((s) => s.status !== "undone" && s.step.irreversible !== undefined);
+  const blockedBy = blockIndex < 0 ? undefined : todo[blockIndex];
+  const work = todo.filter((s, i) => s.status !== "undone" && (blockIndex < 0 || i < blockIndex));
+  const before = undoPredecessors(state, work);
 
-  for (const s of todo) {
-    if (s.status === "undone") {
-      out(s, "already-undone");
-      continue;
+  // The switch-back, and everything that must be undone before it, goes first.
+  const switchBack = work.filter((s) => SWITCH_BACK_PHASES.includes(s.step.phase));
+  const urgent = new Set<string>();
+  const mark = (id: string): void => {
+    if (urgent.has(id)) return;
+    urgent.add(id);
+    for (const p of before.get(id) ?? []) mark(p);
+  };
+  for (const s of switchBack) mark(s.id);
+  // Ready steps are started in this order: urgent first, then newest first.
+  const queue = [...work].sort(
+    (a, b) => Number(urgent.has(b.id)) - Number(urgent.has(a.id)) || orderKey(b) - orderKey(a),
+  );
+
+  const startedAt = now().getTime();
+  journal.append({ type: "rollback-start" });
+  const results = new Map<string, { outcome: UndoOutcomeKind; message?: string }>();
+  /** Undos that returned or failed: either way, the steps waiting for them may go (see the header). */
+  const settled = new Set<string>();
+  const running = new Set<string>();
+  let fatal: unknown;
+  let interrupted = false;
+  let servingAgain: number | undefined;
+  let switchBackSettled = false;
+
+  /** Journaled and shown: the report and the bench read the time the old controller served again. */
+  function milestone(level: "info" | "warn", message: string): void {
+    journal.append({ type: "note", level, message });
+    emit({ type: "log", at: at(), level, message });
+  }
+
+  function checkSwitchBack(): void {
+    if (switchBack.length === 0 || switchBackSettled) return;
+    if (!switchBack.every((s) => settled.has(s.id))) return;
+    switchBackSettled = true;
+    const failed = switchBack.filter((s) => results.get(s.id)?.outcome !== "undone").map((s) => s.id);
+    if (failed.length > 0) {
+      milestone(
+        "warn",
+        `the switch back to the old controller is incomplete: the undo of ${failed.join(", ")} failed, so the old controller may not be serving`,
+      );
+      return;
     }
-    if (blockedBy) {
-      out(s, "blocked", `older than irreversible step ${blockedBy.id}`);
-      continue;
-    }
-    if (s.step.irreversible !== undefined) {
-      blockedBy = s;
-      const how = s.status === "done" ? "was done" : "started and may have taken effect";
-      out(s, "blocked", `irreversible (${s.step.irreversible}); it ${how}`);
-      continue;
-    }
-    if (signal.aborted) {
-      interrupted = true;
-      out(s, "not-attempted", "stopped on request");
-      continue;
-    }
+    servingAgain = seconds(now().getTime() - startedAt);
+    milestone(
+      "info",
+      `${SERVING_AGAIN_PREFIX}${servingAgain} s (its addresses and the services handover stopped there are back); undoing the rest on new`,
+    );
+  }
+
+  async function undoOne(s: StepState): Promise<void> {
     const impl = registry.get(s.step.kind)!;
     journal.append({ type: "undo-start", stepId: s.id });
     emit({ type: "undo-start", stepId: s.id, at: at() });
     try {
       const { ctx } = buildContext(s.step, deps, undefined, true);
       await impl.undo!(ctx, s.step.params, s.undoData ?? {});
-      journal.append({ type: "undo-done", stepId: s.id });
-      emit({ type: "undo-done", stepId: s.id, at: at() });
-      out(s, "undone");
     } catch (e) {
       const message = journal.redactText(errorMessage(e));
       journal.append({ type: "undo-failed", stepId: s.id, message });
       emit({ type: "undo-failed", stepId: s.id, at: at(), message });
-      out(s, "failed", message);
+      results.set(s.id, { outcome: "failed", message });
+      return;
     }
+    journal.append({ type: "undo-done", stepId: s.id });
+    emit({ type: "undo-done", stepId: s.id, at: at() });
+    results.set(s.id, { outcome: "undone" });
   }
+
+  await new Promise<void>((resolve) => {
+    const pump = (): void => {
+      if (fatal === undefined && !signal.aborted) {
+        for (let i = 0; i < queue.length && running.size < concurrency;) {
+          const s = queue[i]!;
+          if (!before.get(s.id)!.every((p) => settled.has(p))) {
+            i++;
+            continue;
+          }
+          queue.splice(i, 1);
+          running.add(s.id);
+          undoOne(s)
+            .then(() => {
+              settled.add(s.id);
+              checkSwitchBack();
+            })
+            .catch((e: unknown) => {
+              // The journal itself failed (disk full, I/O error): stop starting undos, report it as it is.
+              fatal ??= e;
+            })
+            .finally(() => {
+              running.delete(s.id);
+              pump();
+            });
+        }
+      }
+      if (running.size === 0) resolve();
+    };
+    pump();
+  });
+  if (fatal !== undefined) throw fatal instanceof Error ? fatal : new BugError(errorMessage(fatal));
+  if (queue.length > 0) {
+    if (!signal.aborted) {
+      // Cannot happen: every constraint points from a newer to an older step (see the header).
+      throw new BugError(`rollback stopped with undos never started: ${queue.map((s) => s.id).join(", ")}`);
+    }
+    interrupted = true;
+    for (const s of queue) results.set(s.id, { outcome: "not-attempted", message: "stopped on request" });
+  }
+
+  const outcomes: UndoOutcome[] = todo.map((s, i) => {
+    const r =
+      s.status === "undone"
+        ? { outcome: "already-undone" as const }
+        : blockedBy && i > blockIndex
+          ? { outcome: "blocked" as const, message: `older than irreversible step ${blockedBy.id}` }
+          : blockedBy && i === blockIndex
+            ? {
+                outcome: "blocked" as const,
+                message: `irreversible (${s.step.irreversible}); it ${s.status === "done" ? "was done" : "started and may have taken effect"}`,
+              }
+            : results.get(s.id);
+    if (!r) throw new BugError(`rollback has no outcome for step ${s.id}`);
+    return {
+      stepId: s.id,
+      title: s.step.title,
+      hosts: s.step.hosts,
+      outcome: r.outcome,
+      ...(r.message === undefined ? {} : { message: r.message }),
+    };
+  });
 
   const failed = outcomes.filter((x) => x.outcome === "failed");
   const undone = outcomes.filter((x) => x.outcome === "undone").length;
@@ -190,5 +373,13 @@ export async function rollbackJournal(o: RollbackOptions): Promise<RollbackResul
     }
   }
   journal.append({ type: "rollback-end", complete, message });
-  return { complete, interrupted, outcomes, message, nextSteps };
+  return {
+    complete,
+    interrupted,
+    outcomes,
+    message,
+    nextSteps,
+    seconds: seconds(now().getTime() - startedAt),
+    ...(servingAgain !== undefined ? { servingAgainSeconds: servingAgain } : {}),
+  };
 }

@@ -1,7 +1,9 @@
 /**
- * `handover rollback -f answers.yaml [--yes] [--plain]`: undoes every completed step of the journal, newest first
- * (engine: rollbackJournal), and prints an outcome per step. Asks first on a terminal; needs --yes without one.
- * Refused after `handover finalize`. Exit 0 only when everything touched is undone.
+ * `handover rollback -f answers.yaml [--yes] [--plain] [--concurrency N]`: undoes every completed step of the
+ * journal (engine: rollbackJournal): the switch back to the old controller first, then the rest, independent undos
+ * up to N at once (default: the answers' options.concurrency, as run), a step always after everything that
+ * depended on it. Prints an outcome per step and when the old controller served again. Asks first on a terminal;
+ * needs --yes without one. Refused after `handover finalize`. Exit 0 only when everything touched is undone.
  *
  * Once the addresses started moving, clients may have written to the new controller's databases, and a rollback
  * returns them to the old controller's untouched ones: before asking, the tables changed on new since the switch's
@@ -29,7 +31,21 @@ import type { CliIo } from "../io.js";
 import { addCommand } from "../program.js";
 import { loadRun } from "../session.js";
 
-export type RollbackOptions = EngineCommandOptions;
+export interface RollbackOptions extends EngineCommandOptions {
+  readonly concurrency?: string;
+}
+
+function parseConcurrency(value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 64) {
+    throw new UserError(
+      "BAD_CONCURRENCY",
+      `--concurrency must be a whole number from 1 to 64, not ${value}.`,
+    );
+  }
+  return n;
+}
 
 const TOUCHED = new Set(["done", "running", "failed", "undoing", "undo-failed"]);
 
@@ -62,6 +78,7 @@ export async function rollbackCommand(
 ): Promise<number> {
   const run = await loadRun(o.file, io);
   const signal = deps.signal ?? new AbortController().signal;
+  const concurrency = parseConcurrency(o.concurrency, run.answers.options.concurrency);
 
   // Look before contacting any host: nothing journaled, or finalized, is refused without side effects.
   const peek = requireJournal(run, "nothing has run there, so there is nothing to roll back.", [
@@ -87,7 +104,7 @@ export async function rollbackCommand(
   }
   const irreversible = touched.filter((s) => s.step.irreversible !== undefined).map((s) => s.id);
   const question =
-    `Undo ${touched.length} step(s) on ${[...new Set(touched.flatMap((s) => s.step.hosts))].join(", ") || "no host"}, newest first, returning to the old controller?` +
+    `Undo ${touched.length} step(s) on ${[...new Set(touched.flatMap((s) => s.step.hosts))].join(", ") || "no host"}, newest first (the switch back before the rest, up to ${concurrency} at once), returning to the old controller?` +
     (irreversible.length > 0
       ? ` (${irreversible.join(", ")} cannot be undone and block rollback past them.)`
       : "");
@@ -162,12 +179,18 @@ export async function rollbackCommand(
           registry,
           hosts: session.hosts,
           journal: state.journal,
+          concurrency,
           signal,
           now: deps.now,
           emit,
         }),
     );
     const lines = [formatOutcomes(result.outcomes), "", result.message];
+    if (result.servingAgainSeconds !== undefined) {
+      lines.push(
+        `The old controller was serving again after ${result.servingAgainSeconds} s; the rollback took ${result.seconds} s in all.`,
+      );
+    }
     for (const n of result.nextSteps) lines.push(`  → ${n}`);
     lines.push(`Journal: ${state.journal.file}`);
     io.stdout(redact(lines.join("\n"), session.secrets));
@@ -179,7 +202,9 @@ addCommand((program, io) => {
   engineCommand(
     program,
     "rollback",
-    "undo every completed step, newest first, back to the old controller (refused after finalize)",
+    "undo every completed step back to the old controller, the switch first (refused after finalize)",
     "do not ask; required without a terminal",
-  ).action(engineAction(io, rollbackCommand));
+  )
+    .option("--concurrency <n>", "most undos at once (default: options.concurrency of the answers)")
+    .action(engineAction(io, rollbackCommand));
 });

@@ -1,0 +1,532 @@
+/**
+ * Concurrent rollback: ordering under concurrency (a step's undo never starts before the undo of every newer step
+ * that depended on it has finished), the concurrency bound, failure in one branch, the irreversible block, Ctrl-C
+ * and resume, and the switch-back going first with its "old controller serving again" milestone.
+ *
+ * Undos block on deferred promises that the test releases (no timers); at every undo start the test records what
+ * else was undoing. The ordering oracle below is written from the rule, independently of rollback.ts.
+ */
+import * as fs from "node:fs";
+import fc from "fast-check";
+import { afterEach, describe, expect, it } from "vitest";
+import { Journal, type JournalState } from "../../../src/engine/journal.js";
+import { resourcesOverlap } from "../../../src/engine/resources.js";
+import {
+  SERVING_AGAIN_PREFIX,
+  rollbackJournal,
+  servingAgainSeconds,
+  type RollbackResult,
+} from "../../../src/engine/rollback.js";
+import { runPlan } from "../../../src/engine/run.js";
+import type { EngineEvent, Phase, Plan, PlannedStep, StepImpl } from "../../../src/engine/step.js";
+import {
+  Harness,
+  deferred,
+  hostsFor,
+  initialWorld,
+  makePlan,
+  settle,
+  sorted,
+  step,
+  tempStateDir,
+  worldPlan,
+} from "./harness.js";
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+});
+function newDir(): string {
+  const d = tempStateDir();
+  dirs.push(d);
+  return d;
+}
+
+/** What the gated undos saw. */
+interface Observed {
+  /** "start:<id>" / "finish:<id>" in the order they happened. */
+  log: string[];
+  starts: { id: string; alongside: string[] }[];
+  maxActive: number;
+}
+
+/**
+ * `gate` steps: run does nothing and succeeds (verify: ok); undo records its start, waits until the test releases
+ * it, and then returns, or throws when its id is in `failing`. With `base`, base's implementations instead, their
+ * undo wrapped the same way (gate first, then the real undo).
+ */
+function gatedRegistry(
+  obs: Observed,
+  gates: Map<string, () => void>,
+  failing: ReadonlySet<string> = new Set(),
+  onUndo?: (id: string) => void,
+  base?: ReadonlyMap<string, StepImpl>,
+): Map<string, StepImpl> {
+  const active = new Set<string>();
+  const gate = async (id: string): Promise<void> => {
+    obs.starts.push({ id, alongside: [...active] });
+    obs.log.push(`start:${id}`);
+    active.add(id);
+    obs.maxActive = Math.max(obs.maxActive, active.size);
+    const d = deferred();
+    gates.set(id, d.resolve);
+    await d.promise;
+    active.delete(id);
+    obs.log.push(`finish:${id}`);
+    onUndo?.(id);
+    if (failing.has(id)) throw new Error(`undo of ${id} failed (injected)`);
+  };
+  if (base) {
+    return new Map(
+      [...base.values()].map((impl) => [
+        impl.kind,
+        {
+          ...impl,
+          async undo(ctx, params, undoData) {
+            await gate(params["id"] as string);
+            await impl.undo?.(ctx, params, undoData);
+          },
+        } satisfies StepImpl,
+      ]),
+    );
+  }
+  const impl: StepImpl = {
+    kind: "gate",
+    run: () => Promise.resolve(),
+    verify: () => Promise.resolve({ ok: true, detail: "ok" }),
+    undo: (_ctx, params) => gate(params["id"] as string),
+  };
+  return new Map([["gate", impl]]);
+}
+
+const g = (
+  id: string,
+  o: Parameters<typeof step>[3] & { phase?: Phase } = {},
+  hosts: string[] = ["w"],
+): PlannedStep => {
+  const s = step(id, "gate", {}, { hosts, ...o });
+  return o.phase ? { ...s, phase: o.phase } : s;
+};
+
+/** Runs the plan to completion (run order is the plan order: concurrency 1) and returns the state dir. */
+async function completed(plan: Plan, concurrency = 1): Promise<string> {
+  const dir = newDir();
+  const journal = Journal.open({ stateDir: dir, plan });
+  try {
+    await runPlan({
+      plan,
+      registry: gatedRegistry({ log: [], starts: [], maxActive: 0 }, new Map()),
+      hosts: hostsFor(plan),
+      journal,
+      concurrency,
+    });
+  } finally {
+    journal.close();
+  }
+  return dir;
+}
+
+interface Driven {
+  dir: string;
+  obs: Observed;
+  result: RollbackResult;
+  state: JournalState;
+  /** State before the rollback (for the oracle). */
+  before: JournalState;
+  events: EngineEvent[];
+}
+
+/** Rolls back, releasing the running undos one at a time in the order `pick` chooses. */
+async function drive(
+  dir: string,
+  concurrency: number,
+  pick: (running: string[]) => number,
+  o: {
+    failing?: ReadonlySet<string>;
+    signal?: AbortSignal;
+    onUndo?: (id: string) => void;
+    now?: () => Date;
+    base?: ReadonlyMap<string, StepImpl>;
+  } = {},
+): Promise<Driven> {
+  const obs: Observed = { log: [], starts: [], maxActive: 0 };
+  const gates = new Map<string, () => void>();
+  const events: EngineEvent[] = [];
+  const journal = Journal.open({ stateDir: dir });
+  const before = journal.state();
+  const p = rollbackJournal({
+    registry: gatedRegistry(obs, gates, o.failing, o.onUndo, o.base),
+    hosts: hostsFor(before.plan),
+    journal,
+    concurrency,
+    emit: (e) => events.push(e),
+    ...(o.signal ? { signal: o.signal } : {}),
+    ...(o.now ? { now: o.now } : {}),
+  });
+  for (;;) {
+    await settle();
+    if (gates.size === 0) break;
+    const running = [...gates.keys()];
+    const id = running[pick(running) % running.length]!;
+    const release = gates.get(id)!;
+    gates.delete(id);
+    release();
+  }
+  const result = await p;
+  const state = journal.state();
+  journal.close();
+  return { dir, obs, result, state, before, events };
+}
+
+/**
+ * The rule, written from the header independently of the implementation: for two steps to undo, the newer one
+ * (later step-done) must finish its undo before the older one starts when the newer one is after the older one
+ * (transitively) or they conflict on a resource.
+ */
+function mustPrecede(before: JournalState): [string, string][] {
+  const after = (id: string, seen = new Set<string>()): Set<string> => {
+    for (const d of before.byId.get(id)?.step.after ?? []) {
+      if (seen.has(d)) continue;
+      seen.add(d);
+      after(d, seen);
+    }
+    return seen;
+  };
+  const overlap = (a: readonly string[], b: readonly string[]): boolean =>
+    a.some((x) => b.some((y) => resourcesOverlap(x, y)));
+  const done = before.steps.filter((s) => s.status === "done");
+  const pairs: [string, string][] = [];
+  for (const newer of done) {
+    for (const older of done) {
+      if ((newer.doneSeq ?? 0) <= (older.doneSeq ?? 0)) continue;
+      const n = newer.step;
+      const o = older.step;
+      const related =
+        after(newer.id).has(older.id) ||
+        overlap(n.writes, o.writes) ||
+        overlap(n.writes, o.reads) ||
+        overlap(n.reads, o.writes);
+      if (related) pairs.push([newer.id, older.id]);
+    }
+  }
+  return pairs;
+}
+
+function checkOrder(d: Driven, concurrency: number): void {
+  expect(d.obs.maxActive).toBeLessThanOrEqual(concurrency);
+  const at = (e: string): number => d.obs.log.indexOf(e);
+  for (const [newer, older] of mustPrecede(d.before)) {
+    expect(at(`finish:${newer}`), `${newer} undone`).toBeGreaterThanOrEqual(0);
+    expect(at(`finish:${newer}`), `${newer} finished undoing before ${older} started`).toBeLessThan(
+      at(`start:${older}`),
+    );
+  }
+}
+
+describe("concurrent rollback: order and bound", () => {
+  it("undoes independent steps up to the limit at once, and no more", async () => {
+    const plan = makePlan(["a", "b", "c", "d", "e", "f"].map((id) => g(id, { writes: [`w:db:${id}`] })));
+    const dir = await completed(plan);
+    const three = await drive(dir, 3, () => 0);
+    expect(three.obs.maxActive).toBe(3);
+    expect(three.result.complete).toBe(true);
+    expect(three.result.outcomes.map((o) => o.stepId)).toEqual(["f", "e", "d", "c", "b", "a"]);
+    // Newest first when free to choose.
+    expect(three.obs.starts.slice(0, 3).map((s) => s.id)).toEqual(["f", "e", "d"]);
+
+    const dir1 = await completed(plan);
+    const one = await drive(dir1, 1, () => 0);
+    expect(one.obs.maxActive).toBe(1);
+    expect(one.obs.log.filter((l) => l.startsWith("start:"))).toEqual(
+      ["f", "e", "d", "c", "b", "a"].map((id) => `start:${id}`),
+    );
+  });
+
+  it("undoes a dependent before what it depended on, and conflicting steps one at a time, newest first", async () => {
+    const plan = makePlan([
+      g("freeze", { writes: ["old:service:api"] }),
+      g("db1", { after: ["freeze"], writes: ["new:db:one"] }),
+      g("db2", { after: ["freeze"], writes: ["new:db:two"] }),
+      g("sync1", { after: ["db1"], writes: ["new:db:one"] }),
+      g("conf", { writes: ["new:file:/etc/x"] }),
+      g("conf-edit", { writes: ["new:file:/etc/x/x.conf"] }),
+      g("check", { after: ["sync1", "db2"] }),
+    ]);
+    for (const pick of [() => 0, (r: string[]) => r.length - 1]) {
+      const d = await drive(await completed(plan), 4, pick);
+      checkOrder(d, 4);
+      expect(d.result.complete).toBe(true);
+      const alongside = (id: string): string[] => d.obs.starts.find((s) => s.id === id)!.alongside;
+      // check first; freeze last (everything else is after it, directly or not).
+      expect(d.obs.starts[0]?.id).toBe("check");
+      expect(d.obs.starts.at(-1)).toEqual({ id: "freeze", alongside: [] });
+      expect(alongside("conf")).not.toContain("conf-edit");
+      // Unrelated work does go in parallel.
+      expect(d.obs.maxActive).toBeGreaterThan(1);
+    }
+  });
+
+  it("holds for random plans, limits and release orders (property)", async () => {
+    const resources = ["x:db:a", "x:db:b", "x:file:/etc/s", "x:file:/etc/s/c.conf", "y:db:a"];
+    const arbPlan = fc
+      .array(
+        fc.record({
+          reads: fc.subarray(resources, { maxLength: 2 }),
+          writes: fc.subarray(resources, { maxLength: 2 }),
+          afterSeed: fc.array(fc.nat(), { maxLength: 2 }),
+        }),
+        { minLength: 1, maxLength: 8 },
+      )
+      .map((specs) =>
+        makePlan(
+          specs.map((s, i) =>
+            g(`p${i}`, {
+              reads: s.reads,
+              writes: s.writes,
+              after: i === 0 ? [] : [...new Set(s.afterSeed.map((n) => `p${n % i}`))],
+            }),
+          ),
+        ),
+      );
+    await fc.assert(
+      fc.asyncProperty(
+        arbPlan,
+        fc.integer({ min: 1, max: 4 }),
+        fc.integer({ min: 1, max: 4 }),
+        fc.array(fc.nat(), { minLength: 1, maxLength: 20 }),
+        async (plan, runConcurrency, concurrency, picks) => {
+          let k = 0;
+          const d = await drive(
+            await completed(plan, runConcurrency),
+            concurrency,
+            () => picks[k++ % picks.length]!,
+          );
+          checkOrder(d, concurrency);
+          expect(d.result.complete).toBe(true);
+          expect(d.state.steps.every((s) => s.status === "undone")).toBe(true);
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+});
+
+describe("concurrent rollback: failures, irreversible steps, Ctrl-C", () => {
+  it("a failed undo in one branch does not stop the other branch (nor what the failed step depended on)", async () => {
+    const plan = makePlan([
+      g("a1", { writes: ["w:db:a"] }),
+      g("b1", { writes: ["w:db:b"] }),
+      g("a2", { after: ["a1"], writes: ["w:db:a2"] }),
+      g("b2", { after: ["b1"], writes: ["w:db:b2"] }),
+      g("a3", { after: ["a2"], writes: ["w:db:a3"] }),
+    ]);
+    const d = await drive(await completed(plan), 2, (r) => r.indexOf("b2") + 1, { failing: new Set(["b2"]) });
+    checkOrder(d, 2);
+    expect(d.result.complete).toBe(false);
+    expect(Object.fromEntries(d.result.outcomes.map((o) => [o.stepId, o.outcome]))).toEqual({
+      a3: "undone",
+      b2: "failed",
+      a2: "undone",
+      b1: "undone",
+      a1: "undone",
+    });
+    expect(d.result.message).toBe("Rollback incomplete: 4 undone; 1 failed (b2).");
+    expect(d.state.byId.get("b2")?.status).toBe("undo-failed");
+    // b2 and the a-branch were undoing side by side.
+    expect(d.obs.maxActive).toBe(2);
+
+    // Running rollback again retries only b2.
+    const again = await drive(d.dir, 2, () => 0);
+    expect(again.obs.starts.map((s) => s.id)).toEqual(["b2"]);
+    expect(again.result.complete).toBe(true);
+  });
+
+  it("an irreversible step blocks itself and everything older, whatever the concurrency", async () => {
+    const plan = makePlan([
+      g("old1", { writes: ["w:db:1"] }),
+      g("old2", { writes: ["w:db:2"] }),
+      g("irr", { writes: ["w:db:x"], irreversible: "drops the records" }),
+      g("new1", { writes: ["w:db:3"] }),
+      g("new2", { writes: ["w:db:4"] }),
+    ]);
+    const d = await drive(await completed(plan), 4, () => 0);
+    expect(d.obs.starts.map((s) => s.id).sort()).toEqual(["new1", "new2"]);
+    expect(d.result.outcomes.map((o) => [o.stepId, o.outcome, o.message ?? ""])).toEqual([
+      ["new2", "undone", ""],
+      ["new1", "undone", ""],
+      ["irr", "blocked", "irreversible (drops the records); it was done"],
+      ["old2", "blocked", "older than irreversible step irr"],
+      ["old1", "blocked", "older than irreversible step irr"],
+    ]);
+    expect(d.result.complete).toBe(false);
+  });
+
+  it("Ctrl-C: undos running finish, none starts after it, and rollback run again restores the world", async () => {
+    const dir = newDir();
+    const world = initialWorld();
+    const plan = worldPlan();
+    const runJournal = Journal.open({ stateDir: dir, plan });
+    await runPlan({
+      plan,
+      registry: new Harness(world).registry(),
+      hosts: hostsFor(plan),
+      journal: runJournal,
+      concurrency: 2,
+    });
+    runJournal.close();
+    expect(sorted(world)).not.toEqual(sorted(initialWorld()));
+
+    // The world steps' real undos behind gates, stopped while several run.
+    const ac = new AbortController();
+    let finished = 0;
+    const d = await drive(dir, 3, () => 0, {
+      base: new Harness(world).registry(),
+      signal: ac.signal,
+      onUndo: () => {
+        if (++finished === 2) ac.abort();
+      },
+    });
+    expect(d.result.interrupted).toBe(true);
+    const started = d.obs.starts.map((s) => s.id);
+    expect(started.length).toBeGreaterThan(2);
+    // Nothing started after the abort (the second finish); what was running then finished and counts as undone.
+    const abortAt = d.obs.log.filter((l) => l.startsWith("finish:"))[1]!;
+    expect(d.obs.log.slice(d.obs.log.indexOf(abortAt)).filter((l) => l.startsWith("start:"))).toEqual([]);
+    expect(
+      d.result.outcomes
+        .filter((o) => o.outcome === "undone")
+        .map((o) => o.stepId)
+        .sort(),
+    ).toEqual([...started].sort());
+    const notAttempted = d.result.outcomes.filter((o) => o.outcome === "not-attempted").map((o) => o.stepId);
+    expect(notAttempted).toHaveLength(8 - started.length);
+    expect(d.result.message).toContain("stopped on request before the rest");
+
+    const j = Journal.open({ stateDir: dir });
+    const h = new Harness(world);
+    const second = await rollbackJournal({
+      registry: h.registry(),
+      hosts: hostsFor(plan),
+      journal: j,
+      concurrency: 3,
+    });
+    j.close();
+    expect(second.complete).toBe(true);
+    expect([...h.undoCalls].sort()).toEqual([...notAttempted].sort());
+    expect(sorted(world)).toEqual(sorted(initialWorld()));
+  });
+
+  it("with the real world steps, a concurrent rollback restores the initial world", async () => {
+    for (const concurrency of [2, 3, 8]) {
+      const dir = newDir();
+      const world = initialWorld();
+      const plan = worldPlan();
+      const j = Journal.open({ stateDir: dir, plan });
+      await runPlan({
+        plan,
+        registry: new Harness(world).registry(),
+        hosts: hostsFor(plan),
+        journal: j,
+        concurrency,
+      });
+      const h = new Harness(world);
+      const r = await rollbackJournal({
+        registry: h.registry(),
+        hosts: hostsFor(plan),
+        journal: j,
+        concurrency,
+      });
+      j.close();
+      expect(r.complete).toBe(true);
+      expect(sorted(world)).toEqual(sorted(initialWorld()));
+    }
+  });
+});
+
+describe("the switch-back goes first", () => {
+  /** provision → freeze → db → svc → switch (canary, stop old, move); unrelated new-side work done in between. */
+  function switchPlan(): Plan {
+    return makePlan([
+      g("prov", { phase: "provision", writes: ["new:pkg:*"] }, ["new"]),
+      g("freeze", { phase: "freeze", after: ["prov"], writes: ["old:service:api"] }, ["old"]),
+      g("db", { phase: "databases", after: ["freeze"], writes: ["new:db:nova"] }, ["old", "new"]),
+      g("cfg1", { phase: "configs", after: ["prov"], writes: ["new:file:/etc/a"] }, ["new"]),
+      g("cfg2", { phase: "configs", after: ["prov"], writes: ["new:file:/etc/b"] }, ["new"]),
+      g("cfg3", { phase: "configs", after: ["prov"], writes: ["new:file:/etc/c"] }, ["new"]),
+      g("svc", { phase: "services", after: ["db"], writes: ["new:service:nova"] }, ["new"]),
+      g("canary", { phase: "switch", after: ["svc"], writes: ["c1:file:/tmp/canary"] }, ["c1"]),
+      g("stop-old", { phase: "switch", after: ["canary"], writes: ["old:service:other"] }, ["old"]),
+      g("move", { phase: "switch", after: ["stop-old"], writes: ["old:net:a", "new:net:a"] }, ["old", "new"]),
+    ]);
+  }
+
+  it("undoes the switch, freeze and what they wait for before unrelated newer work, and says when old serves", async () => {
+    const dir = await completed(switchPlan());
+    // The clock moves 2 s per undo, so the milestone's time is known exactly.
+    let t = Date.parse("2026-11-22T08:00:00Z");
+    const d = await drive(dir, 1, () => 0, {
+      now: () => new Date(t),
+      onUndo: () => {
+        t += 2000;
+      },
+    });
+    checkOrder(d, 1);
+    expect(d.obs.starts.map((s) => s.id)).toEqual([
+      "move",
+      "stop-old",
+      "canary",
+      "svc",
+      "db",
+      "freeze",
+      "cfg3",
+      "cfg2",
+      "cfg1",
+      "prov",
+    ]);
+    expect(d.result.servingAgainSeconds).toBe(12);
+    expect(d.result.seconds).toBe(20);
+    const log = d.events.find((e) => e.type === "log" && e.message.startsWith(SERVING_AGAIN_PREFIX));
+    expect(log).toMatchObject({ level: "info", message: expect.stringContaining("after 12 s") });
+    // Shown after freeze's undo and before cfg3's.
+    const order = d.events.map((e) =>
+      e.type === "log" ? "serving" : `${e.type}:${"stepId" in e ? e.stepId : ""}`,
+    );
+    expect(order.indexOf("serving")).toBe(order.indexOf("undo-done:freeze") + 1);
+    const j = Journal.open({ stateDir: dir });
+    expect(servingAgainSeconds(j.all())).toBe(12);
+    j.close();
+  });
+
+  it("with room for more, unrelated undos run beside the switch-back without delaying it", async () => {
+    const d = await drive(await completed(switchPlan()), 3, () => 0);
+    checkOrder(d, 3);
+    // The first start is the newest switch step; cfg steps fill the free slots.
+    expect(d.obs.starts[0]?.id).toBe("move");
+    expect(d.obs.starts.find((s) => s.id === "cfg3")?.alongside).toContain("move");
+    expect(d.result.servingAgainSeconds).toBeDefined();
+  });
+
+  it("a failed switch-back undo is reported as such, never as serving again", async () => {
+    const d = await drive(await completed(switchPlan()), 2, () => 0, { failing: new Set(["move"]) });
+    expect(d.result.servingAgainSeconds).toBeUndefined();
+    const logs = d.events.filter((e) => e.type === "log");
+    expect(logs).toHaveLength(1);
+    expect(logs[0]).toMatchObject({
+      level: "warn",
+      message: expect.stringContaining("the undo of move failed, so the old controller may not be serving"),
+    });
+    const j = Journal.open({ stateDir: d.dir });
+    expect(servingAgainSeconds(j.all())).toBeUndefined();
+    j.close();
+  });
+
+  it("a rollback with nothing of the switch or freeze to undo says nothing about serving", async () => {
+    const plan = makePlan([
+      g("prov", { phase: "provision" }),
+      g("cfg", { phase: "configs", after: ["prov"] }),
+    ]);
+    const d = await drive(await completed(plan), 2, () => 0);
+    expect(d.events.filter((e) => e.type === "log")).toEqual([]);
+    expect(d.result.servingAgainSeconds).toBeUndefined();
+  });
+});
