@@ -1,16 +1,27 @@
 /**
  * A crash at any point costs nothing but the time to re-run: `handover run` is SIGKILLed (by its PID) at several
- * positions of one migration (mid package install, mid config rewrite, mid database import, mid schema sync,
- * mid service start), each time re-run from the same journal, and the last run completes. New's end state
- * (schema revisions and the row count of every table) equals an uninterrupted run's, as saved by
- * full-run.test.ts (or made here first when that file did not run).
+ * positions of one migration (package install, config rewrite, database import, schema syncs, service start),
+ * each time re-run from the same journal, and the last run completes. New's end state (schema revisions and the
+ * row count of every table) equals an uninterrupted run's, as saved by full-run.test.ts (or made here first when
+ * that file did not run).
+ *
+ * The kills are deterministic: each run is started with the engine's test hook HANDOVER_TEST_PAUSE=<step>:<point>
+ * (src/engine/test-pause.ts), which stops the engine at that step (`before-run`: step-start journaled, nothing
+ * done; `after-run`: the step's work done on the hosts, step-done not journaled) and starts nothing else; the test
+ * waits for the hook's marker file, reads the journal, then SIGKILLs handover. Time-based kills were dropped:
+ * under load a step could finish before the kill landed, and a missed kill also made every later position miss.
+ * Each position's step comes after the previous one's in the plan (by `after`, except cfg.nova.rewrite, which only
+ * the phases order before the imports), so a paused run cannot already have done the next position's step; a run
+ * that ends without reaching its pause fails the test with its own output.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import type { Controllers } from "../../../src/cli/open-controllers.js";
 import type { SqlReader } from "../../../src/discovery/sql.js";
 import type { JournalRecord } from "../../../src/engine/journal.js";
+import { TEST_PAUSE_FILE_VAR, TEST_PAUSE_VAR, type PausePoint } from "../../../src/engine/test-pause.js";
 import { labDescribe } from "../setup/lab-context.js";
 import {
   controllers,
@@ -20,28 +31,116 @@ import {
   migrationAnswers,
   phaseTimings,
   readJournal,
+  REPO,
   resetLab,
   type HandoverResult,
 } from "./e2e-helpers.js";
 
 interface KillPoint {
   readonly name: string;
-  /** The journal record after which handover is killed. */
-  readonly when: (r: JournalRecord) => boolean;
-  /** Let the step's remote work get going before the kill. */
-  readonly delayMs: number;
+  readonly stepId: string;
+  readonly point: PausePoint;
+  /** The resume must redo it from a fresh copy of this database (covered-redo.ts): it undoes this import first. */
+  readonly freshFrom?: string;
 }
 
-const started = (id: string) => (r: JournalRecord) => r.type === "step-start" && r.stepId === id;
-
 const KILLS: readonly KillPoint[] = [
-  { name: "mid package install (apt-get running on new)", when: started("prov.packages"), delayMs: 20_000 },
-  { name: "mid config rewrite", when: started("cfg.nova.rewrite"), delayMs: 0 },
-  { name: "mid database import (nova)", when: started("db.nova.import"), delayMs: 300 },
-  { name: "mid schema sync (nova db sync)", when: started("up.nova.db-sync"), delayMs: 2_000 },
-  // neutron-api: a services step every run reaches today (the verify phase still fails first on the lab).
-  { name: "mid service start (neutron-api)", when: started("svc.neutron.start.neutron-api"), delayMs: 0 },
+  { name: "package install done, not journaled", stepId: "prov.packages", point: "after-run" },
+  { name: "config rewrite about to start", stepId: "cfg.nova.rewrite", point: "before-run" },
+  { name: "database import (nova) done, not journaled", stepId: "db.nova.import", point: "after-run" },
+  {
+    name: "schema sync (nova api_db sync) started",
+    stepId: "up.nova.api-db-sync",
+    point: "before-run",
+    freshFrom: "db.nova_api.import",
+  },
+  {
+    name: "schema sync (nova db sync) done, not journaled",
+    stepId: "up.nova.db-sync",
+    point: "after-run",
+    freshFrom: "db.nova_api.import",
+  },
+  {
+    name: "service start (nova-conductor) about to start",
+    stepId: "svc.nova.start.nova-conductor",
+    point: "before-run",
+  },
 ];
+
+interface PausedRun {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly output: string;
+  readonly seconds: number;
+  /** The hook's marker, when the pause was reached. */
+  readonly marker?: { stepId: string; point: string; pid: number; journalSeq: number };
+  /** The journal as it was when the kill was sent. */
+  readonly journalAtKill: JournalRecord[];
+}
+
+/**
+ * `handover ARGS` with the test pause at `k`: SIGKILLed by its own PID once the marker file appears. Ends by
+ * itself only when the pause is never reached (the caller fails on that). One node process, as handover() in
+ * e2e-helpers starts it, so the kill hits handover itself.
+ */
+function runPausedAt(
+  args: readonly string[],
+  stateDir: string,
+  k: KillPoint,
+  marker: string,
+): Promise<PausedRun> {
+  rmSync(marker, { force: true });
+  const t0 = Date.now();
+  const child = spawn(process.execPath, ["--import", "tsx", join(REPO, "src/cli/main.ts"), ...args], {
+    cwd: REPO,
+    stdio: ["ignore", "pipe", "pipe"],
+    env: {
+      ...process.env,
+      NO_COLOR: "1",
+      [TEST_PAUSE_VAR]: `${k.stepId}:${k.point}`,
+      [TEST_PAUSE_FILE_VAR]: marker,
+    },
+  });
+  let output = "";
+  child.stdout.on("data", (d: Buffer) => (output += d.toString("utf8")));
+  child.stderr.on("data", (d: Buffer) => (output += d.toString("utf8")));
+  let found: PausedRun["marker"];
+  let journalAtKill: JournalRecord[] = [];
+  const timer = setInterval(() => {
+    if (found || !existsSync(marker)) return;
+    // Written atomically by the hook (rename), so it is complete once it exists.
+    found = JSON.parse(readFileSync(marker, "utf8")) as NonNullable<PausedRun["marker"]>;
+    journalAtKill = readJournal(stateDir);
+    if (child.exitCode === null && child.pid) process.kill(child.pid, "SIGKILL");
+  }, 100);
+  return new Promise((res, rej) => {
+    child.on("error", rej);
+    child.on("close", (code, signal) => {
+      clearInterval(timer);
+      res({
+        code,
+        signal,
+        output,
+        seconds: (Date.now() - t0) / 1000,
+        journalAtKill,
+        ...(found ? { marker: found } : {}),
+      });
+    });
+  });
+}
+
+/** The step's last start, and whether a step-done followed it. */
+function startedNotDone(
+  records: readonly JournalRecord[],
+  stepId: string,
+): { started: boolean; done: boolean } {
+  let lastStart = -1;
+  records.forEach((r, i) => {
+    if (r.type === "step-start" && r.stepId === stepId) lastStart = i;
+  });
+  const done = records.slice(lastStart + 1).some((r) => r.type === "step-done" && r.stepId === stepId);
+  return { started: lastStart >= 0, done };
+}
 
 labDescribe("handover run killed with SIGKILL at 5 positions, then resumed", () => {
   let ctl: Controllers | undefined;
@@ -49,7 +148,9 @@ labDescribe("handover run killed with SIGKILL at 5 positions, then resumed", () 
   let reference: Record<string, string>;
   /** The uninterrupted run's exit code: 0 once the verify phase passes on the lab (issue 5), 1 today. */
   let referenceCode: number | null;
-  const kills: { point: string; result: HandoverResult }[] = [];
+  const kills: { point: KillPoint; result: PausedRun }[] = [];
+  /** Set when a position's step was already done before its run started (the positions are out of order). */
+  let unreachable: string | undefined;
   let final: HandoverResult;
   let journal: JournalRecord[];
 
@@ -77,18 +178,23 @@ labDescribe("handover run killed with SIGKILL at 5 positions, then resumed", () 
     await resetLab();
     const m = migrationAnswers("crash-resume");
     const args = ["run", "-f", m.answers, "--yes", "--plain"];
-    for (const k of KILLS) {
-      const r = await handover(args, { stateDir: m.stateDir, killWhen: k.when, killDelayMs: k.delayMs });
-      kills.push({ point: k.name, result: r });
-      // A point the run never reached (it failed first) stops the test with that run's own words.
-      if (r.signal !== "SIGKILL") break;
+    for (const [i, k] of KILLS.entries()) {
+      if (startedNotDone(readJournal(m.stateDir), k.stepId).done) {
+        unreachable = `${k.stepId} was already done before the run meant to pause at it (${k.name})`;
+        break;
+      }
+      const marker = join(E2E_DIR, "crash-resume", `pause-${i}.json`);
+      const r = await runPausedAt(args, m.stateDir, k, marker);
+      kills.push({ point: k, result: r });
+      // A point the run never reached (it failed or finished first) stops the test with that run's own words.
+      if (!r.marker || r.signal !== "SIGKILL") break;
     }
     final = await handover(args);
     journal = readJournal(m.stateDir);
     ctl = await controllers(m.answers);
     newSql = await ctl.new.openSql();
     console.info(
-      `kills: ${kills.map((k) => `${k.point} after ${k.result.seconds.toFixed(1)} s`).join("; ")}; final run ` +
+      `kills: ${kills.map((k) => `${k.point.stepId}:${k.point.point} after ${k.result.seconds.toFixed(1)} s`).join("; ")}; final run ` +
         `${final.seconds.toFixed(1)} s; per phase over all runs (s): ${JSON.stringify(phaseTimings(journal))}`,
     );
   });
@@ -98,13 +204,15 @@ labDescribe("handover run killed with SIGKILL at 5 positions, then resumed", () 
     await ctl?.close();
   });
 
-  // FLAKY (seen in a full CI run, 2026-11-22): the kill positions are chosen by watching the journal, and under
-  // load some steps finish before the kill lands, so not every position is reached. Issue 4 stays open for it.
-  it.skip("was killed at every position while the step was running", () => {
-    expect(kills.map((k) => k.point)).toEqual(KILLS.map((k) => k.name));
-    for (const k of kills) {
-      expect(k.result.signal, `${k.point}:\n${k.result.output.slice(-3000)}`).toBe("SIGKILL");
-      expect(k.result.killedAfter?.type).toBe("step-start");
+  it("was killed at every position while the step was running (started, not done, at the kill)", () => {
+    expect(unreachable).toBeUndefined();
+    expect(kills.map((k) => k.point.name)).toEqual(KILLS.map((k) => k.name));
+    for (const { point, result } of kills) {
+      const why = `${point.name}:\n${result.output.slice(-3000)}`;
+      expect(result.marker, why).toMatchObject({ stepId: point.stepId, point: point.point });
+      expect(result.signal, why).toBe("SIGKILL");
+      expect(result.output, why).toContain(`handover: test pause at ${point.stepId}:${point.point}`);
+      expect(startedNotDone(result.journalAtKill, point.stepId), why).toEqual({ started: true, done: false });
     }
   });
 
@@ -119,14 +227,34 @@ labDescribe("handover run killed with SIGKILL at 5 positions, then resumed", () 
     expect(final.code, final.output.slice(-4000)).toBe(0);
   });
 
-  // FLAKY (seen in a full CI run, 2026-11-22): the kill positions are chosen by watching the journal, and under
-  // load some steps finish before the kill lands, so not every position is reached. Issue 4 stays open for it.
-  it.skip("redid each interrupted step (verified, then run again or recovered)", () => {
-    for (const k of KILLS) {
-      const rec = kills.find((x) => x.point === k.name)?.result.killedAfter;
-      const stepId = rec?.type === "step-start" ? rec.stepId : "";
-      const done = journal.filter((r) => r.type === "step-done" && r.stepId === stepId);
-      expect(done.length, `${k.name}: ${stepId} done`).toBeGreaterThanOrEqual(1);
+  it("redid each interrupted step (verified, then run again or recovered)", () => {
+    expect(kills).toHaveLength(KILLS.length);
+    for (const { point, result } of kills) {
+      const killSeq = result.journalAtKill.at(-1)?.seq ?? 0;
+      const after = journal.filter((r) => r.seq > killSeq);
+      const done = after.filter((r) => r.type === "step-done" && r.stepId === point.stepId);
+      expect(done.length, `${point.name}: ${point.stepId} done after the kill`).toBeGreaterThanOrEqual(1);
+    }
+  });
+
+  it("redid an interrupted schema sync from a fresh import (undo of the import, then the covered steps again)", () => {
+    for (const { point, result } of kills.filter((k) => k.point.freshFrom !== undefined)) {
+      const from = point.freshFrom!;
+      const killSeq = result.journalAtKill.at(-1)?.seq ?? 0;
+      const after = journal.filter((r) => r.seq > killSeq);
+      const seqOf = (type: string, id: string): number =>
+        after.find((r) => r.type === type && "stepId" in r && r.stepId === id)?.seq ?? -1;
+      const why = `${point.name}: journal after the kill:\n${after
+        .slice(0, 60)
+        .map((r) => JSON.stringify(r).slice(0, 300))
+        .join("\n")}`;
+      expect(seqOf("undo-done", from), why).toBeGreaterThan(killSeq);
+      expect(seqOf("step-done", from), why).toBeGreaterThan(seqOf("undo-done", from));
+      expect(seqOf("step-done", point.stepId), why).toBeGreaterThan(seqOf("step-done", from));
+      expect(
+        after.some((r) => r.type === "note" && r.message.startsWith(`redone from a fresh ${from}:`)),
+        why,
+      ).toBe(true);
     }
   });
 
