@@ -96,6 +96,8 @@ async function findUnit(sm: ServiceManager, candidates: readonly string[]): Prom
  * writes the whole record, so the last one always holds every host recorded so far.
  */
 class UndoRecord {
+  /** Hosts an earlier attempt of this step edited (or was about to). */
+  readonly editedEarlier: ReadonlySet<string>;
   readonly edited: Set<string>;
   readonly restarted: Map<string, string>;
   readonly before: Map<string, string>;
@@ -105,7 +107,8 @@ class UndoRecord {
     private readonly file: string,
   ) {
     const prev = ctx.previousUndoData ?? {};
-    this.edited = new Set(strList(prev.edited));
+    this.editedEarlier = new Set(strList(prev.edited));
+    this.edited = new Set(this.editedEarlier);
     this.restarted = new Map(
       Object.entries(isObject(prev.restarted) ? prev.restarted : {}).filter(
         (e): e is [string, string] => typeof e[1] === "string",
@@ -158,8 +161,9 @@ async function editOne(
   }
   const before = (await host.readFile(p.file)).toString("utf8");
   const e = spec.edit(before);
-  // A redo after a crash between the write and the restart finds the file edited already: restart anyway.
-  const restartPending = undo.edited.has(host.name) && !undo.restarted.has(host.name);
+  // A redo after a crash between the write and the restart finds the file edited already: restart anyway (also when
+  // the restart was recorded: the crash may have come before it ran; one restart too many is harmless).
+  const restartPending = undo.editedEarlier.has(host.name);
   let words: string;
   if (e.changed) {
     if (!spec.backup && !undo.before.has(host.name)) undo.before.set(host.name, e.before ?? "");

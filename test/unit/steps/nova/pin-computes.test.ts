@@ -303,6 +303,10 @@ describe("nova.pin-computes", () => {
       { host: "compute1", ok: true, detail: "already pinned (compute = auto); nova-compute restarted" },
     ]);
     expect(c1.state.restarts).toBe(1);
+    // Also when the earlier attempt had recorded the restart: the crash may have come before it ran.
+    const redo2 = makeCtx({ new: newController(), compute1: c1.host }, checkpoint);
+    await step.run(redo2.ctx, p);
+    expect(c1.state.restarts).toBe(2);
 
     await step.undo!(h.ctx, p, checkpoint);
     expect(c1.host.getFile(CONF)!.data.equals(Buffer.from(ORIGINAL))).toBe(true);
