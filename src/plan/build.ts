@@ -45,6 +45,15 @@ const START_ORDER: readonly ServiceName[] = [
   "horizon",
 ];
 /** A compute not heard from for this long before discovery is reported as stale. */
+/** Where the temporary key for the data copies is installed on old (src/data/temp-key.ts). */
+const TEMP_KEY_FILE = "/root/.ssh/authorized_keys";
+/**
+ * The resource the key steps write. Named on new, where the key pair lives: its one line in old's authorized_keys
+ * (marked, from=-restricted, always removed) leaves old's services and data alone, so old stays "written only by
+ * freeze and switch steps" as far as the fallback is concerned (KINDS.md). Shared by both key steps so the removal
+ * supersedes the creation: once removed, a resume does not make the key again.
+ */
+const TEMP_KEY_RESOURCE = "new:file:handover-temp-key";
 const STALE_AFTER_MS = 24 * 3600 * 1000;
 /** A compute heard from within this long before the facts were gathered was running nova-compute. */
 const ALIVE_BEFORE_MS = 10 * 60 * 1000;
@@ -473,6 +482,37 @@ export function buildPlan(input: PlanInput, facts: Facts, catalog: Catalog): Pla
       "glance: the image store is not a local filesystem; image data is not copied (the new controller must reach the same store).",
     );
   }
+  // One temporary SSH key (new pulls from old) for every rsync pass up to the data phase, instead of one per pass:
+  // making and removing it costs seconds, which the in-window delta pass would pay each time. Worth it from two
+  // passes on (glance's warm + delta; file-backed cinder volumes' bulk pass joins them). The final volume pass in
+  // the switch phase makes its own: the switch may come days later (`handover switch`), and the key should not
+  // stay on old that long.
+  const cinderFiles =
+    has("cinder") &&
+    facts.cinder !== undefined &&
+    facts.cinder.volumes.length > 0 &&
+    facts.cinder.backend === "file";
+  const keyUsers = (glanceFiles ? 2 : 0) + (cinderFiles ? 1 : 0);
+  let tempKey: string | undefined;
+  if (keyUsers >= 2) {
+    tempKey = list.add({
+      id: "warm.temp-key",
+      kind: "files.temp-key",
+      title: "Temporary SSH key for the data copies: new may pull from old (removed after the last copy)",
+      phase: "warm",
+      hosts: ["old", "new"],
+      reads: [],
+      writes: [TEMP_KEY_RESOURCE],
+      commands: [
+        "[new] mktemp -d /tmp/handover-XXXXXXXXXX; ssh-keygen -q -t ed25519 -N '' -C handover-temp-<nonce> -f <dir>/id",
+        `[new] write <dir>/known_hosts: old's host key for ${input.oldAddress}, as the jump verified it`,
+        `[old] append to ${TEMP_KEY_FILE}: from="${input.stagingAddress}",no-pty,no-agent-forwarding,no-port-forwarding,no-X11-forwarding ssh-ed25519 <key> handover-temp-<nonce>`,
+      ],
+      after: [install],
+      params: { from: "old", to: "new" },
+    });
+  }
+  const withKey: JsonObject = tempKey ? { keyStep: tempKey } : {};
   let warm: string | undefined;
   if (glanceFiles) {
     warm = list.add({
@@ -483,9 +523,18 @@ export function buildPlan(input: PlanInput, facts: Facts, catalog: Catalog): Pla
       hosts: ["old", "new"],
       reads: [`old:file:${imagesDir}`],
       writes: [`new:file:${imagesDir}`],
-      commands: [`[new] rsync -a --partial root@${input.oldAddress}:${imagesDir}/ ${imagesDir}/`],
-      after: [install],
-      params: { from: "old", to: "new", path: imagesDir, pass: "warm", owner: catalog.services.glance.user },
+      commands: [
+        `[new] rsync -a --partial -e 'ssh -i <dir>/id -o UserKnownHostsFile=<dir>/known_hosts' root@${input.oldAddress}:${imagesDir}/ ${imagesDir}/`,
+      ],
+      after: [install, ...(tempKey ? [tempKey] : [])],
+      params: {
+        from: "old",
+        to: "new",
+        path: imagesDir,
+        pass: "warm",
+        owner: catalog.services.glance.user,
+        ...withKey,
+      },
     });
   }
 
@@ -871,8 +920,16 @@ export function buildPlan(input: PlanInput, facts: Facts, catalog: Catalog): Pla
         hosts: ["old", "new"],
         reads: [`old:file:${imagesDir}`, "new:db:glance"],
         writes: [`new:file:${imagesDir}`],
-        commands: [`[new] rsync -a --delete-after root@${input.oldAddress}:${imagesDir}/ ${imagesDir}/`],
-        after: [freeze, ...(warm ? [warm] : []), imported.get("glance") ?? freeze],
+        commands: [
+          `[new] rsync -a --partial -e 'ssh -i <dir>/id -o UserKnownHostsFile=<dir>/known_hosts' root@${input.oldAddress}:${imagesDir}/ ${imagesDir}/`,
+          "[new] md5sum/sha512sum of each image file, compared with glance's checksum and os_hash_value",
+        ],
+        after: [
+          freeze,
+          ...(warm ? [warm] : []),
+          imported.get("glance") ?? freeze,
+          ...(tempKey ? [tempKey] : []),
+        ],
         params: {
           from: "old",
           to: "new",
@@ -880,6 +937,7 @@ export function buildPlan(input: PlanInput, facts: Facts, catalog: Catalog): Pla
           pass: "delta",
           owner: "glance",
           verifyChecksums: "glance",
+          ...withKey,
         },
       }),
     );
@@ -906,17 +964,38 @@ export function buildPlan(input: PlanInput, facts: Facts, catalog: Catalog): Pla
                   `[new] lvcreate -L <size>G -n volume-<id> ${loc}; [old] dd if=/dev/${loc}/volume-<id> bs=4M | [new] dd of=/dev/${loc}/volume-<id> bs=4M (per volume)`,
                 ]
               : [`[new] rsync -a --sparse root@${input.oldAddress}:${loc}/ ${loc}/`],
-          after: [freeze],
+          after: [freeze, ...(tempKey && cinderFiles ? [tempKey] : [])],
           params: {
             backend: facts.cinder.backend,
             location: loc,
             volumes: facts.cinder.volumes.map((v) => ({ id: v.id, sizeGb: v.sizeGb })),
             pass: "bulk",
             concurrency: input.options.concurrency,
+            ...(cinderFiles ? withKey : {}),
           },
         }),
       );
     }
+  }
+  if (tempKey) {
+    const users = dataDone.filter(
+      (d) => d === "data.glance.images" || (cinderFiles && d === "data.cinder.volumes"),
+    );
+    list.add({
+      id: "data.temp-key.remove",
+      kind: "files.temp-key-remove",
+      title: "Remove the temporary SSH key from old and new (the last copy that uses it is done)",
+      phase: "data",
+      hosts: ["old", "new"],
+      reads: [],
+      writes: [TEMP_KEY_RESOURCE],
+      commands: [
+        `[old] remove the handover-temp-<nonce> line from ${TEMP_KEY_FILE}`,
+        "[new] rm -rf <dir> (the key pair and known_hosts)",
+      ],
+      after: [tempKey, ...(warm ? [warm] : []), ...users],
+      params: { from: "old", to: "new", keyStep: tempKey },
+    });
   }
   if (
     input.iscsi &&

@@ -32,6 +32,9 @@ export const STEP_KINDS = {
   "db.create": "reversible",
   "amqp.user": "reversible",
   "files.sync": "reversible",
+  "files.temp-key": "reversible",
+  // Removes the run's temporary key; its undo is nothing (the key must not come back), like net.canary-stop.
+  "files.temp-key-remove": "read-only",
   "freeze.stop-apis": "reversible",
   "freeze.haproxy-503": "reversible",
   "db.copy": "reversible",
