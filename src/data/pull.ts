@@ -1,22 +1,37 @@
 /**
- * One rsync pull, start to finish: temporary key (journaled through `record` before the source is touched),
- * rsync on the destination with progress events, key removed in `finally`. Used by files.sync and volumes.copy.
+ * One rsync pull: rsync on the destination with progress events, over SSH with a temporary key. Either the run's
+ * key (made once by files.temp-key and reused by every pass: `key`), or, without one, a key made for this pass
+ * alone (journaled through `record` before the source is touched, removed in `finally`). Used by files.sync,
+ * volumes.copy and the benchmark.
  */
 import type { StepContext } from "../engine/step.js";
 import type { Host } from "../hosts/host.js";
 import { tail } from "../hosts/errors.js";
-import { UserError } from "../lib/errors.js";
-import { ProgressSplitter, rsyncPullArgv } from "./rsync.js";
-import { createTempKey, removeTempKeys, type TempKeyRecord } from "./temp-key.js";
+import { BugError, UserError } from "../lib/errors.js";
+import { LineSplitter, parseFileLine, parseProgress2, rsyncPullArgv } from "./rsync.js";
+import {
+  createTempKey,
+  removeTempKeys,
+  type KeyFileOption,
+  type TempKey,
+  type TempKeyRecord,
+} from "./temp-key.js";
 
-export interface PullOptions {
+export interface PullOptions extends KeyFileOption {
   readonly sourceDir: string;
   readonly destDir: string;
   readonly sparse?: boolean;
   readonly inplace?: boolean;
   readonly only?: readonly string[];
-  /** Called with the key's record before the source's authorized_keys is changed (journal it). */
-  readonly record: (r: TempKeyRecord) => void;
+  /** The run's key, already installed: used as is and left in place. */
+  readonly key?: TempKey;
+  /**
+   * Without `key`: a key is made for this pass; called with its record before the source's authorized_keys is
+   * changed (journal it).
+   */
+  readonly record?: (r: TempKeyRecord) => void;
+  /** Called as each file is done, with the bytes rsync sent for it (files unchanged since are not reported). */
+  readonly onFile?: (name: string, bytes: number) => void;
   /** Label for progress and errors. */
   readonly what: string;
 }
@@ -39,71 +54,115 @@ function ended(stream: NodeJS.ReadableStream): Promise<void> {
   });
 }
 
-export async function rsyncPull(ctx: StepContext, dest: Host, source: Host, o: PullOptions): Promise<number> {
-  const key = await createTempKey(dest, source, {
+/**
+ * The port the source's sshd listens on, as the jump reaches it (SshHost has `port`; Host does not promise one).
+ * The destination reaches the source at the same address, so the same port.
+ */
+export function sshPortOf(source: Host): number {
+  const port = (source as Host & { readonly port?: unknown }).port;
+  return typeof port === "number" && Number.isInteger(port) && port > 0 ? port : 22;
+}
+
+/** Creates the temporary key for `dest` to pull from `source` (see temp-key.ts). */
+export function createPullKey(
+  dest: Host,
+  source: Host,
+  onRecord: (r: TempKeyRecord) => void,
+  opts: KeyFileOption = {},
+): Promise<TempKey> {
+  return createTempKey(dest, source, {
     fromAddress: dest.address,
     sourceAddress: source.address,
-    onRecord: o.record,
+    port: sshPortOf(source),
+    onRecord,
+    ...opts,
+  });
+}
+
+/** Runs the pull; resolves with the bytes rsync reports having moved. */
+export async function rsyncPull(ctx: StepContext, dest: Host, source: Host, o: PullOptions): Promise<number> {
+  if (o.key) return pullWith(ctx, dest, source, o.key, o);
+  if (!o.record) throw new BugError(`${o.what}: rsyncPull needs a key or a record callback`);
+  const keyOpts = o.authorizedKeys === undefined ? {} : { authorizedKeys: o.authorizedKeys };
+  const key = await createPullKey(dest, source, o.record, keyOpts);
+  try {
+    return await pullWith(ctx, dest, source, key, o);
+  } finally {
+    await removeTempKeys(dest, source, [{ dir: key.dir, nonce: key.nonce }], keyOpts);
+  }
+}
+
+async function pullWith(
+  ctx: StepContext,
+  dest: Host,
+  source: Host,
+  key: TempKey,
+  o: PullOptions,
+): Promise<number> {
+  const argv = rsyncPullArgv({
+    transport: {
+      identityFile: key.identityFile,
+      knownHostsFile: key.knownHostsFile,
+      port: sshPortOf(source),
+    },
+    sourceUser: "root",
+    sourceHost: source.address,
+    sourceDir: o.sourceDir,
+    destDir: o.destDir,
+    ...(o.sparse ? { sparse: true } : {}),
+    ...(o.inplace ? { inplace: true } : {}),
+    ...(o.only ? { only: o.only } : {}),
+    ...(o.onFile ? { perFile: true } : {}),
+  });
+  const run = await dest.execStream(argv);
+  const onAbort = (): void => run.kill();
+  ctx.signal.addEventListener("abort", onAbort, { once: true });
+  const splitter = new LineSplitter();
+  let last = 0;
+  let stderr = "";
+  run.stdout.on("data", (c: Buffer) => {
+    for (const line of splitter.push(c.toString("utf8"))) {
+      const f = o.onFile ? parseFileLine(line) : undefined;
+      if (f) o.onFile?.(f.name, f.bytes);
+      const p = f ? undefined : parseProgress2(line);
+      if (!p) continue;
+      last = p.bytes;
+      const total = p.percent > 0 ? Math.round((p.bytes * 100) / p.percent) : undefined;
+      ctx.emit({
+        type: "step-progress",
+        message: `${o.what}: ${p.percent}% ${p.rate} ETA ${p.eta}`,
+        bytes: p.bytes,
+        ...(total !== undefined ? { totalBytes: total } : {}),
+      });
+    }
+  });
+  run.stderr.on("data", (c: Buffer) => {
+    stderr = (stderr + c.toString("utf8")).slice(-16_000);
   });
   try {
-    const argv = rsyncPullArgv({
-      transport: { identityFile: key.identityFile, knownHostsFile: key.knownHostsFile },
-      sourceUser: "root",
-      sourceHost: source.address,
-      sourceDir: o.sourceDir,
-      destDir: o.destDir,
-      ...(o.sparse ? { sparse: true } : {}),
-      ...(o.inplace ? { inplace: true } : {}),
-      ...(o.only ? { only: o.only } : {}),
-    });
-    const run = await dest.execStream(argv);
-    const onAbort = (): void => run.kill();
-    ctx.signal.addEventListener("abort", onAbort, { once: true });
-    const splitter = new ProgressSplitter();
-    let last = 0;
-    let stderr = "";
-    run.stdout.on("data", (c: Buffer) => {
-      for (const p of splitter.push(c.toString("utf8"))) {
-        last = p.bytes;
-        const total = p.percent > 0 ? Math.round((p.bytes * 100) / p.percent) : undefined;
-        ctx.emit({
-          type: "step-progress",
-          message: `${o.what}: ${p.percent}% ${p.rate} ETA ${p.eta}`,
-          bytes: p.bytes,
-          ...(total !== undefined ? { totalBytes: total } : {}),
-        });
-      }
-    });
-    run.stderr.on("data", (c: Buffer) => {
-      stderr = (stderr + c.toString("utf8")).slice(-16_000);
-    });
-    try {
-      const r = await run.done;
-      // The exit status can arrive before the last output: let stdout/stderr drain (bounded: a host that never
-      // ends a stream must not hang the step).
-      await Promise.race([
-        Promise.all([ended(run.stdout), ended(run.stderr)]),
-        new Promise((resolve) => setTimeout(resolve, 2000).unref()),
-      ]);
-      if (ctx.signal.aborted) throw new UserError("ABORTED", `${o.what} interrupted`);
-      // 24: files vanished on the source mid-copy (an image deleted while the cloud is live): not an error.
-      if (r.exitCode !== 0 && r.exitCode !== 24) {
-        const why = RSYNC_EXIT[r.exitCode] ?? (r.signal ? `killed (${r.signal})` : "");
-        throw new UserError(
-          "RSYNC_FAILED",
-          `${o.what}: rsync on ${dest.name} exited with ${r.exitCode}${why ? ` (${why})` : ""}: ${tail(stderr, 1500)}`,
-          {
-            nextSteps: [
-              `Check that ${dest.name} reaches ${source.address} over SSH and has disk space, then re-run (the copy resumes).`,
-            ],
-          },
-        );
-      }
-    } finally {
-      ctx.signal.removeEventListener("abort", onAbort);
+    const r = await run.done;
+    // The exit status can arrive before the last output: let stdout/stderr drain (bounded: a host that never
+    // ends a stream must not hang the step).
+    await Promise.race([
+      Promise.all([ended(run.stdout), ended(run.stderr)]),
+      new Promise((resolve) => setTimeout(resolve, 2000).unref()),
+    ]);
+    if (ctx.signal.aborted) throw new UserError("ABORTED", `${o.what} interrupted`);
+    // 24: files vanished on the source mid-copy (an image deleted while the cloud is live): not an error.
+    if (r.exitCode !== 0 && r.exitCode !== 24) {
+      const why = RSYNC_EXIT[r.exitCode] ?? (r.signal ? `killed (${r.signal})` : "");
+      throw new UserError(
+        "RSYNC_FAILED",
+        `${o.what}: rsync on ${dest.name} exited with ${r.exitCode}${why ? ` (${why})` : ""}: ${tail(stderr, 1500)}`,
+        {
+          nextSteps: [
+            `Check that ${dest.name} reaches ${source.address} over SSH and has disk space, then re-run (the copy resumes).`,
+          ],
+        },
+      );
     }
-    return last;
   } finally {
-    await removeTempKeys(dest, source, [{ dir: key.dir, nonce: key.nonce }]);
+    ctx.signal.removeEventListener("abort", onAbort);
   }
+  return last;
 }

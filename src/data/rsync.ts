@@ -72,7 +72,12 @@ export interface RsyncPull {
   readonly inplace?: boolean;
   /** Only these top-level names of sourceDir (plain file names: volume files), everything else excluded. */
   readonly only?: readonly string[];
+  /** A line per file transferred, `FILE_LINE_MARK<bytes sent> <name>` (parseFileLine), when it is done. */
+  readonly perFile?: boolean;
 }
+
+/** Starts our --out-format lines; progress2 lines start with spaces and digits, so the two never mix up. */
+export const FILE_LINE_MARK = "handover-file ";
 
 export function rsyncPullArgv(r: RsyncPull): string[] {
   const argv = [
@@ -84,6 +89,8 @@ export function rsyncPullArgv(r: RsyncPull): string[] {
     "--info=progress2",
     "--no-human-readable", // plain byte counts in progress lines
   ];
+  // %b: bytes actually sent for the file (literal data and delta), %n: its name relative to sourceDir.
+  if (r.perFile) argv.push(`--out-format=${FILE_LINE_MARK}%b %n`);
   if (r.sparse) argv.push("--sparse");
   if (r.inplace) argv.push("--inplace");
   for (const name of r.only ?? []) argv.push(`--include=/${word(name, "file name")}`);
@@ -114,12 +121,30 @@ export function parseProgress2(line: string): RsyncProgress | undefined {
   return { bytes, percent: Number(m[2]), rate: m[3], eta: m[4] };
 }
 
-/** Splits a progress stream into updates (\r or \n separated), keeping an incomplete tail for the next chunk. */
-export class ProgressSplitter {
+/** One `--out-format` line of ours: the file's name and the bytes rsync sent for it. */
+export function parseFileLine(line: string): { name: string; bytes: number } | undefined {
+  if (!line.startsWith(FILE_LINE_MARK)) return undefined;
+  const m = /^(\d+) (.+)$/.exec(line.slice(FILE_LINE_MARK.length));
+  return m?.[1] && m[2] ? { bytes: Number(m[1]), name: m[2] } : undefined;
+}
+
+/** Splits rsync's stdout into lines (\r or \n separated), keeping an incomplete tail for the next chunk. */
+export class LineSplitter {
   private rest = "";
-  push(chunk: string): RsyncProgress[] {
+  push(chunk: string): string[] {
     const parts = (this.rest + chunk).split(/[\r\n]/);
     this.rest = parts.pop() ?? "";
-    return parts.map(parseProgress2).filter((p): p is RsyncProgress => p !== undefined);
+    return parts;
+  }
+}
+
+/** Splits a progress stream into updates (\r or \n separated), keeping an incomplete tail for the next chunk. */
+export class ProgressSplitter {
+  private readonly lines = new LineSplitter();
+  push(chunk: string): RsyncProgress[] {
+    return this.lines
+      .push(chunk)
+      .map(parseProgress2)
+      .filter((p): p is RsyncProgress => p !== undefined);
   }
 }

@@ -9,8 +9,15 @@
  *   source strictly and never prompts or learns keys;
  * - removed afterwards (authorized_keys line and the dir). Callers journal the nonce and dir BEFORE installing
  *   (`onRecord`), so a crash cannot leave the key behind: undo and the next attempt call `removeTempKeys`.
+ * One key serves a whole run (files.temp-key creates it before the warm pass, files.temp-key-remove removes it
+ * after the last in-window pass): making and removing it costs a dozen SSH round trips, seconds per pass.
+ *
+ * authorized_keys is edited read-modify-write; two steps editing it at once (e.g. an image pass and a volume pass
+ * each making its own key) could lose a line or put a removed one back, so edits of one source host are
+ * serialised in this process.
  */
 import { randomBytes } from "node:crypto";
+import { posix } from "node:path";
 import type { Host } from "../hosts/host.js";
 import { TEMP_DIR_PATTERN, makeTempDir, removeTempDir } from "../db/mysql-cli.js";
 import { UserError } from "../lib/errors.js";
@@ -26,6 +33,25 @@ const HOST_KEY_FILES = [
   "/etc/ssh/ssh_host_rsa_key.pub",
 ];
 const ADDRESS = /^[0-9A-Fa-f.:]+$|^[A-Za-z0-9.-]+$/;
+
+/** Edits of a source's authorized_keys, chained per host (see the header). */
+const editing = new WeakMap<Host, Promise<unknown>>();
+
+function serialised<T>(source: Host, fn: () => Promise<T>): Promise<T> {
+  const before = editing.get(source) ?? Promise.resolve();
+  const mine = before.then(fn, fn);
+  editing.set(
+    source,
+    mine.catch(() => undefined),
+  );
+  return mine;
+}
+
+/** Where the source's authorized_keys is: root's, except in tests against a private sshd. */
+export interface KeyFileOption {
+  /** @default AUTHORIZED_KEYS */
+  readonly authorizedKeys?: string;
+}
 
 export interface TempKey {
   /** Dir on the destination holding `id`, `id.pub` and `known_hosts`. */
@@ -119,8 +145,14 @@ export async function knownHostsFor(source: Host, address: string, port = 22): P
 export async function createTempKey(
   dest: Host,
   source: Host,
-  opts: { fromAddress: string; sourceAddress: string; port?: number; onRecord: (r: TempKeyRecord) => void },
+  opts: {
+    fromAddress: string;
+    sourceAddress: string;
+    port?: number;
+    onRecord: (r: TempKeyRecord) => void;
+  } & KeyFileOption,
 ): Promise<TempKey> {
+  const authorizedKeys = opts.authorizedKeys ?? AUTHORIZED_KEYS;
   const nonce = randomBytes(8).toString("hex");
   const dir = await makeTempDir(dest);
   opts.onRecord({ dir, nonce });
@@ -145,14 +177,58 @@ export async function createTempKey(
     gid: 0,
   });
   const line = restrictedKeyLine(pub, opts.fromAddress, nonce);
-  await source.run(["mkdir", "-p", "-m", "0700", "--", "/root/.ssh"]);
-  const current = (await source.stat(AUTHORIZED_KEYS))
-    ? (await source.readFile(AUTHORIZED_KEYS)).toString("utf8")
-    : "";
-  const sep = current === "" || current.endsWith("\n") ? "" : "\n";
-  // writeFileAtomic keeps an existing file's owner and mode; a new one is root's, 0600 (sshd's StrictModes).
-  await source.writeFileAtomic(AUTHORIZED_KEYS, `${current}${sep}${line}\n`, { mode: 0o600, uid: 0, gid: 0 });
+  await serialised(source, async () => {
+    await source.run(["mkdir", "-p", "-m", "0700", "--", posix.dirname(authorizedKeys)]);
+    const current = (await source.stat(authorizedKeys))
+      ? (await source.readFile(authorizedKeys)).toString("utf8")
+      : "";
+    const sep = current === "" || current.endsWith("\n") ? "" : "\n";
+    // writeFileAtomic keeps an existing file's owner and mode; a new one is root's, 0600 (sshd's StrictModes).
+    await source.writeFileAtomic(authorizedKeys, `${current}${sep}${line}\n`, {
+      mode: 0o600,
+      uid: 0,
+      gid: 0,
+    });
+  });
   return { dir, identityFile, knownHostsFile, nonce };
+}
+
+/** The key a record names (the files in its dir are always `id` and `known_hosts`). */
+export function keyOfRecord(r: TempKeyRecord): TempKey {
+  return { dir: r.dir, nonce: r.nonce, identityFile: `${r.dir}/id`, knownHostsFile: `${r.dir}/known_hosts` };
+}
+
+/**
+ * Why `key` cannot be used as it is (its files gone from the destination, e.g. /tmp wiped by a reboot, or its line
+ * gone from the source), or undefined when both halves are in place.
+ */
+export async function tempKeyMissing(
+  dest: Host,
+  source: Host,
+  key: TempKey,
+  opts: KeyFileOption = {},
+): Promise<string | undefined> {
+  const authorizedKeys = opts.authorizedKeys ?? AUTHORIZED_KEYS;
+  // One round trip for both files: this runs at the start of every pass, inside the freeze window.
+  const files = await dest.exec(["test", "-f", key.identityFile, "-a", "-f", key.knownHostsFile]);
+  if (files.exitCode !== 0) return `${key.dir} is gone from ${dest.name}`;
+  const text = (await source.stat(authorizedKeys))
+    ? (await source.readFile(authorizedKeys)).toString("utf8")
+    : "";
+  if (!text.split("\n").some((l) => MARKED_LINE.test(l) && l.trimEnd().endsWith(`${KEY_MARK}${key.nonce}`)))
+    return `its line is gone from ${authorizedKeys} on ${source.name}`;
+  return undefined;
+}
+
+/** The nonces of our marked lines in the source's authorized_keys. */
+export async function installedNonces(source: Host, opts: KeyFileOption = {}): Promise<string[]> {
+  const authorizedKeys = opts.authorizedKeys ?? AUTHORIZED_KEYS;
+  if (!(await source.stat(authorizedKeys))) return [];
+  return (await source.readFile(authorizedKeys))
+    .toString("utf8")
+    .split("\n")
+    .filter((l) => MARKED_LINE.test(l))
+    .map((l) => l.trimEnd().slice(l.trimEnd().lastIndexOf(KEY_MARK) + KEY_MARK.length));
 }
 
 /** Removes the recorded keys' lines from the source and their dirs on the destination. Idempotent. */
@@ -160,18 +236,21 @@ export async function removeTempKeys(
   dest: Host,
   source: Host,
   records: readonly TempKeyRecord[],
+  opts: KeyFileOption = {},
 ): Promise<void> {
   if (records.length === 0) return;
-  if (await source.stat(AUTHORIZED_KEYS)) {
-    const text = (await source.readFile(AUTHORIZED_KEYS)).toString("utf8");
+  const authorizedKeys = opts.authorizedKeys ?? AUTHORIZED_KEYS;
+  await serialised(source, async () => {
+    if (!(await source.stat(authorizedKeys))) return;
+    const text = (await source.readFile(authorizedKeys)).toString("utf8");
     const cleaned = withoutTempKeys(
       text,
       records.map((r) => r.nonce),
     );
     // Nothing left means the file was ours alone (sshd treats an empty file and none alike): remove it.
-    if (cleaned.trim() === "" && text.trim() !== "") await source.removeFile(AUTHORIZED_KEYS);
-    else if (cleaned !== text) await source.writeFileAtomic(AUTHORIZED_KEYS, cleaned);
-  }
+    if (cleaned.trim() === "" && text.trim() !== "") await source.removeFile(authorizedKeys);
+    else if (cleaned !== text) await source.writeFileAtomic(authorizedKeys, cleaned);
+  });
   for (const r of records) if (TEMP_DIR_PATTERN.test(r.dir)) await removeTempDir(dest, r.dir);
 }
 

@@ -5,8 +5,11 @@
  * glance recorded, or the step fails naming the image. The source is only read.
  *
  * Undo removes the files the step created on the destination: the names present before the FIRST attempt are
- * journaled (checkpoint) before anything is copied. The temporary key is journaled too, and removed by the run,
- * by a redo, or by undo, whichever comes first after a crash.
+ * journaled (checkpoint) before anything is copied.
+ *
+ * The SSH key: with `keyStep`, the run's key made by that files.temp-key step (temp-key.ts), checked in place
+ * first; without it, or when it is gone (a reboot wiped /tmp on resume), a key for this pass alone, journaled
+ * before it is installed and removed by the run, by a redo, or by undo, whichever comes first after a crash.
  */
 import type { JsonObject, StepContext, StepImpl, VerifyResult } from "../../engine/step.js";
 import { rsyncPull } from "../../data/pull.js";
@@ -16,6 +19,7 @@ import type { StepDeps } from "../deps.js";
 import { Params, strList } from "../params.js";
 import { checkPath } from "../config/paths.js";
 import { checkImageFiles, readImageRecords } from "./glance-checksums.js";
+import { keyStepParam, sharedKey } from "./temp-key.js";
 import { fileSizes, missingOrDifferent, removeFiles } from "./tree.js";
 
 const USER = /^[a-z_][a-z0-9_-]{0,31}$/;
@@ -27,6 +31,7 @@ interface SyncParams {
   pass: "warm" | "delta";
   owner: string;
   verifyChecksums?: "glance";
+  keyStep?: string;
 }
 
 function read(raw: JsonObject): SyncParams {
@@ -38,6 +43,7 @@ function read(raw: JsonObject): SyncParams {
   if (!USER.test(owner))
     throw new UserError("PLAN_PARAM", `files.sync: unusual owner ${JSON.stringify(owner)}`);
   const vc = p.optStr("verifyChecksums");
+  const keyStep = keyStepParam("files.sync", raw);
   if (vc !== undefined && vc !== "glance")
     throw new UserError("PLAN_PARAM", `files.sync: unknown verifyChecksums ${vc}`);
   return {
@@ -47,6 +53,7 @@ function read(raw: JsonObject): SyncParams {
     pass,
     owner,
     ...(vc ? { verifyChecksums: vc } : {}),
+    ...(keyStep ? { keyStep } : {}),
   };
 }
 
@@ -91,14 +98,19 @@ export function filesSyncStep(deps: StepDeps): StepImpl {
       }
       await dest.run(["mkdir", "-p", "--", p.path]);
       const started = ctx.now().getTime();
+      const key = await sharedKey(ctx, p.keyStep, dest, src);
       const bytes = await rsyncPull(ctx, dest, src, {
         sourceDir: p.path,
         destDir: p.path,
         what: `${p.pass} copy of ${p.path}`,
-        record: (k) => {
-          keys.push(k);
-          ctx.checkpoint?.(undo());
-        },
+        ...(key
+          ? { key }
+          : {
+              record: (k: TempKeyRecord) => {
+                keys.push(k);
+                ctx.checkpoint?.(undo());
+              },
+            }),
       });
       await dest.run(["chown", "-R", `${p.owner}:${p.owner}`, "--", p.path]);
       const seconds = (ctx.now().getTime() - started) / 1000;
@@ -121,7 +133,7 @@ export function filesSyncStep(deps: StepDeps): StepImpl {
           );
         }
       }
-      return { path: p.path, preexisting, tempKeys: [], bytes, seconds };
+      return { path: p.path, preexisting, tempKeys: [], bytes, seconds, key: key ? "run" : "pass" };
     },
 
     async verify(ctx, raw): Promise<VerifyResult> {
