@@ -14,17 +14,40 @@
  * The same redo applies when C itself was interrupted while steps it covers were done (an earlier redo cut
  * short): a fresh C wipes their work, so they run again too. Steps not covered by C are left as they are.
  *
+ * A killed handover does not kill what it started on the hosts: the interrupted step's tool (a `db sync`) may still
+ * be running. Before undoing C, the engine calls `awaitEarlierAttempt` (below) of each interrupted step that has
+ * one, so the drop and re-import never race a migration still running on the old copy.
+ *
  * The fresh start is NOT taken (the interrupted step is verified and re-run in place, as for any other step, with
  * a warning saying why) when it would undo something that must not be undone: C or a covered step to redo is
  * irreversible, C has no undo, or the switch has begun (new's databases may then hold writes the old controller
  * never saw, and a re-import would lose them).
  */
 import type { JournalState, StepState, StepStatus } from "./journal.js";
-import type { Plan, PlannedStep, StepRegistry } from "./step.js";
+import type { JsonObject, Plan, PlannedStep, StepContext, StepRegistry } from "./step.js";
+
+/**
+ * Optional on a StepImpl (not yet part of step.ts's StepImpl): wait until whatever an interrupted attempt of the
+ * step started on the hosts has ended (svc.manage: the tool carrying the attempt's token, see
+ * src/steps/earlier-run.ts). `undoData` is what the attempt checkpointed. Called before its covering step is undone.
+ */
+export interface AwaitsEarlierAttempt {
+  awaitEarlierAttempt(ctx: StepContext, params: JsonObject, undoData: JsonObject): Promise<void>;
+}
+
+export function awaitsEarlierAttempt(impl: unknown): impl is AwaitsEarlierAttempt {
+  return (
+    typeof impl === "object" &&
+    impl !== null &&
+    typeof (impl as Partial<AwaitsEarlierAttempt>).awaitEarlierAttempt === "function"
+  );
+}
 
 export interface CoveredRedo {
   /** Covering steps to undo before running them again. */
   readonly undoFirst: ReadonlySet<string>;
+  /** Per covering step to undo: the interrupted steps whose earlier attempt must have ended first. */
+  readonly settleFirst: ReadonlyMap<string, readonly string[]>;
   /** Steps to run again whatever the journal or their verify says, with the reason (journaled when they start). */
   readonly force: ReadonlyMap<string, string>;
   /** Journaled (and shown) before anything runs: what will be redone and why, or why not. */
@@ -68,6 +91,7 @@ function list(ids: readonly string[]): string {
 
 export function planCoveredRedo(plan: Plan, state: JournalState, registry: StepRegistry): CoveredRedo {
   const undoFirst = new Set<string>();
+  const settleFirst = new Map<string, string[]>();
   const force = new Map<string, string>();
   const notes: { stepId: string; level: "info" | "warn"; message: string }[] = [];
   const st = (id: string): StepState | undefined => state.byId.get(id);
@@ -132,7 +156,13 @@ export function planCoveredRedo(plan: Plan, state: JournalState, registry: StepR
       });
       continue;
     }
-    if (needsUndo) undoFirst.add(cId);
+    if (needsUndo) {
+      undoFirst.add(cId);
+      settleFirst.set(
+        cId,
+        chain.filter((d) => unfinished(d.id)).map((d) => d.id),
+      );
+    }
     const why = `redone from a fresh ${cId}: ${what}`;
     force.set(cId, `${why}; ${needsUndo ? "undoing it, then running it again" : "running it again"}`);
     for (const d of chain) force.set(d.id, `${why}; running it again after ${cId}`);
@@ -146,5 +176,5 @@ export function planCoveredRedo(plan: Plan, state: JournalState, registry: StepR
         `${interrupted.length > 0 ? `, before ${list(interrupted)} run${interrupted.length === 1 ? "s" : ""} again` : ""}.`,
     });
   }
-  return { undoFirst, force, notes };
+  return { undoFirst, settleFirst, force, notes };
 }

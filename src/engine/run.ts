@@ -28,7 +28,7 @@ import type { Host } from "../hosts/host.js";
 import { BugError, UserError, errorMessage } from "../lib/errors.js";
 import { buildContext, type ContextDeps } from "./context.js";
 import { planHash, type Journal, type StepState } from "./journal.js";
-import { planCoveredRedo } from "./covered-redo.js";
+import { awaitsEarlierAttempt, planCoveredRedo } from "./covered-redo.js";
 import { stepsConflict, supersedes } from "./resources.js";
 import type {
   EngineEvent,
@@ -173,6 +173,21 @@ export async function runPlan(o: RunPlanOptions): Promise<RunSummary> {
   /** Undo before a redo from scratch (covered-redo.ts), journaled like a rollback's undo so status and rollback see it. */
   async function undoForRedo(impl: StepImpl, step: PlannedStep, st: StepState): Promise<void> {
     if (!impl.undo) throw new BugError(`${step.id} was planned for undo and redo but its kind has no undo`);
+    // What the interrupted covered steps started may still run on the hosts: never drop a database under it.
+    for (const id of redo.settleFirst.get(step.id) ?? []) {
+      const other = plan.steps.find((s) => s.id === id);
+      const otherImpl = other ? registry.get(other.kind) : undefined;
+      if (!other || !awaitsEarlierAttempt(otherImpl)) continue;
+      const undoData = state.byId.get(id)?.undoData ?? {};
+      try {
+        await otherImpl.awaitEarlierAttempt(buildContext(other, deps, undoData).ctx, other.params, undoData);
+      } catch (e) {
+        throw new StepFailure(
+          `could not make sure ${id}'s interrupted attempt has ended: ${errorMessage(e)}`,
+          e,
+        );
+      }
+    }
     journal.append({ type: "undo-start", stepId: step.id });
     emit({ type: "undo-start", stepId: step.id, at: at() });
     try {

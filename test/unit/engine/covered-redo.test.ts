@@ -10,12 +10,14 @@
  * - `sync` {db}: two migrations, one mutation each, appended to world[db]: "+m1", then "+m2". NOT idempotent, like
  *   DDL that is not transactional: re-running it on a half-migrated "base+m1" gives "base+m1+m1+m2". It refuses to
  *   start (throws) when `<db>.cell` is not "mapped" (nova's sync through a stale cell mapping). Verify: world[db]
- *   is exactly "base+m1+m2". Undo: none of its own (covered).
+ *   is exactly "base+m1+m2". Undo: none of its own (covered). Before changing anything it checkpoints
+ *   {token: "tok-<db>"}; its awaitEarlierAttempt (the engine calls it before dropping the database under an
+ *   interrupted attempt) records `settle:<id>:<token it was given, as JSON>` in h.undoCalls, where the undos are recorded.
  * Every mutation goes through Harness.mutate, so crashes can be injected between any two.
  */
 import * as fs from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
-import { planCoveredRedo } from "../../../src/engine/covered-redo.js";
+import { planCoveredRedo, type AwaitsEarlierAttempt } from "../../../src/engine/covered-redo.js";
 import { Journal, deriveState, planHash, type JournalRecord } from "../../../src/engine/journal.js";
 import { runPlan } from "../../../src/engine/run.js";
 import type { JsonObject, Plan, PlannedStep, StepImpl, StepRegistry } from "../../../src/engine/step.js";
@@ -75,9 +77,10 @@ function dbRegistry(h: Harness): StepRegistry {
       Promise.resolve({ ok: h.world.get(`${db(p)}.cell`) === "mapped", detail: `${db(p)}.cell checked` }),
     undo: () => Promise.resolve(),
   };
-  const sync: StepImpl = {
+  const sync: StepImpl & AwaitsEarlierAttempt = {
     kind: "sync",
-    async run(_ctx, p) {
+    async run(ctx, p) {
+      ctx.checkpoint?.({ token: `tok-${db(p)}` });
       if (h.world.get(`${db(p)}.cell`) !== "mapped") throw new Error(`${db(p)}: no cell mapping`);
       for (const m of ["+m1", "+m2"]) {
         await h.mutate(id(p), () => h.world.set(db(p), `${h.world.get(db(p)) ?? ""}${m}`));
@@ -88,6 +91,10 @@ function dbRegistry(h: Harness): StepRegistry {
       return Promise.resolve({ ok: v === "base+m1+m2", detail: `${db(p)} is ${v ?? "missing"}` });
     },
     undo: () => Promise.resolve(),
+    awaitEarlierAttempt(_ctx, p, undoData) {
+      h.undoCalls.push(`settle:${id(p)}:${JSON.stringify(undoData["token"])}`);
+      return Promise.resolve();
+    },
   };
   return new Map([...h.registry(), ...[imp, cell, sync].map((i) => [i.kind, i] as const)]);
 }
@@ -179,7 +186,8 @@ describe("resume of an interrupted covered step", () => {
     const second = await proc(dir, world, dbPlan());
     expect(second.outcome).toBe("completed");
     expect(sorted(world)).toEqual(EXPECTED);
-    expect(second.h.undoCalls).toEqual(["imp"]);
+    // The interrupted sync's earlier attempt is awaited (with what it checkpointed) before the drop.
+    expect(second.h.undoCalls).toEqual([`settle:sync:"tok-api"`, "imp"]);
     expect(ofType(second.records, "undo-done")).toEqual(["imp"]);
     // Plan order: the fresh import, then what it covers that was done, then the interrupted step.
     expect(starts(second.records)).toEqual(["imp", "cell", "sync", "tail"]);
@@ -231,7 +239,7 @@ describe("resume of an interrupted covered step", () => {
     expect(third.outcome).toBe("completed");
     expect(sorted(world)).toEqual(EXPECTED);
     expect(starts(third.records)).toEqual(["imp", "cell", "sync", "tail"]);
-    expect(third.h.undoCalls).toEqual(["imp"]);
+    expect(third.h.undoCalls).toEqual([`settle:sync:"tok-api"`, "imp"]);
   });
 
   it("a crash right after the fresh import (cell done earlier, not yet redone) still redoes cell before sync", async () => {
@@ -311,7 +319,7 @@ describe("planCoveredRedo (which steps, from the journal alone)", () => {
       ]),
       registry,
     );
-    expect(r).toEqual({ undoFirst: new Set(), force: new Map(), notes: [] });
+    expect(r).toEqual({ undoFirst: new Set(), settleFirst: new Map(), force: new Map(), notes: [] });
   });
 
   it("a failed covered step counts as interrupted (its failure may have left partial DDL)", () => {
@@ -324,6 +332,7 @@ describe("planCoveredRedo (which steps, from the journal alone)", () => {
     ]);
     const r = planCoveredRedo(plan, st, registry);
     expect([...r.undoFirst]).toEqual(["imp"]);
+    expect(r.settleFirst).toEqual(new Map([["imp", ["sync"]]]));
     expect([...r.force.keys()].sort()).toEqual(["cell", "imp", "sync"]);
   });
 
