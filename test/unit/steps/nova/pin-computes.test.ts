@@ -2,7 +2,16 @@
  * nova.pin-computes / nova.unpin-computes against fake computes (behaviour of `fakeCompute` in FAKES.md beside
  * this file).
  */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { Journal } from "../../../../src/engine/journal.js";
+import { runPlan } from "../../../../src/engine/run.js";
+import type { Plan } from "../../../../src/engine/step.js";
+import type { Host } from "../../../../src/hosts/host.js";
+import { readReport } from "../../../../src/report/index.js";
+import { buildRegistry } from "../../../../src/steps/registry.js";
 import type { JsonObject, StepImpl } from "../../../../src/engine/step.js";
 import { SYSV_STATUS } from "../../../../src/hosts/service-manager.js";
 import { UserError } from "../../../../src/lib/errors.js";
@@ -378,3 +387,59 @@ describe("forEachBounded", () => {
 function hostsOf(...cs: Compute[]): Record<string, FakeHost> {
   return Object.fromEntries(cs.map((c) => [c.host.name, c.host]));
 }
+
+describe("nova.pin-computes through the engine", () => {
+  it("a failing compute ends up among the report's warnings; the step is done", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "handover-pin-"));
+    try {
+      const c1 = fakeCompute("compute1", { init: "systemd" });
+      const c2 = fakeCompute("compute2", { reachable: false });
+      const plan: Plan = {
+        version: 1,
+        sourceRelease: "victoria",
+        targetRelease: "zed",
+        warnings: [],
+        steps: [
+          {
+            id: "svc.nova.pin-computes",
+            kind: "nova.pin-computes",
+            title: "pin",
+            phase: "services",
+            hosts: ["new", "compute1", "compute2"],
+            reads: [],
+            writes: [],
+            commands: [],
+            after: [],
+            params: params(["compute1", "compute2"]),
+          },
+        ],
+      };
+      const journal = Journal.open({ stateDir: dir, plan });
+      const hosts = new Map<string, Host>([
+        ["new", newController()],
+        ["compute1", c1.host],
+        ["compute2", c2.host],
+      ]);
+      let ran: readonly string[] = [];
+      try {
+        ({ ran } = await runPlan({ plan, registry: buildRegistry(makeDeps(new FakeSql())), hosts, journal }));
+      } finally {
+        journal.close();
+      }
+      expect(ran).toEqual(["svc.nova.pin-computes"]);
+      const report = readReport(dir);
+      expect(report.warnings).toContainEqual(
+        expect.objectContaining({
+          source: "note",
+          stepId: "svc.nova.pin-computes",
+          message: expect.stringMatching(
+            /^compute2: setting the compute RPC pin failed: .*unreachable/i,
+          ) as unknown,
+        }),
+      );
+      expect(report.warnings.some((w) => w.message.startsWith("compute1"))).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
