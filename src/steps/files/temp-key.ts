@@ -174,7 +174,8 @@ export function tempKeyRemoveStep(_deps: StepDeps): StepImpl {
       for (const r of recs) {
         if (installed.has(r.nonce))
           left.push(`handover-temp-${r.nonce} still in ${src.name}'s authorized_keys`);
-        if (await dest.stat(r.dir)) left.push(`${r.dir} still on ${dest.name}`);
+        // The private key is what matters (and what a fake host's rm -rf leaves no doubt about).
+        if (await dest.stat(`${r.dir}/id`)) left.push(`${r.dir}/id still on ${dest.name}`);
       }
       return left.length === 0
         ? {

@@ -6,7 +6,10 @@
  * - `mkdir -p [-m M] -- DIR`, `chown -R`: as expected / recorded;
  * - `rsync ...` on the destination (execStream): copies the source host's files under the source dir (or only
  *   the --include'd names) to the destination dir, writes progress2 lines with \r; `rsyncCheck` is called first
- *   (to look at the source's authorized_keys while the copy runs).
+ *   (to look at the source's authorized_keys while the copy runs); with --out-format, one `handover-file <bytes>
+ *   <name>` line per file copied;
+ * - `test -f A -a -f B`: exit 0 when both fake files exist, else 1;
+ * - `find /tmp -maxdepth 2 -path PATTERN` (the key pairs' id.pub files): fake files /tmp/handover-NAME/id.pub.
  */
 import { createHash } from "node:crypto";
 import type { FakeHost } from "../../../fakes/fake-host.js";
@@ -83,6 +86,20 @@ export function scriptBasics(host: FakeHost): { chowns: string[][] } {
   return { chowns };
 }
 
+export function scriptKeyFiles(host: FakeHost): void {
+  host.on(
+    (a) => a[0] === "test" && a[1] === "-f" && a[3] === "-a" && a[4] === "-f" && a.length === 6,
+    ({ argv, host: h }) => ({ exitCode: h.getFile(argv[2]!) && h.getFile(argv[5]!) ? 0 : 1 }),
+  );
+  host.on(["find", "/tmp", "-maxdepth", "2", "-path", "/tmp/handover-*/id.pub"], ({ host: h }) => ({
+    stdout: h
+      .listFiles()
+      .filter((f) => /^\/tmp\/handover-[^/]+\/id\.pub$/.test(f))
+      .map((f) => `${f}\n`)
+      .join(""),
+  }));
+}
+
 export interface RsyncSim {
   argvs: string[][];
 }
@@ -102,16 +119,19 @@ export function scriptRsync(
       const src = (argv.at(-2) ?? "").replace(/^[^:]+:/, "").replace(/\/$/, "");
       const dst = (argv.at(-1) ?? "").replace(/\/$/, "");
       const only = argv.filter((a) => a.startsWith("--include=/")).map((a) => a.slice("--include=/".length));
+      const perFile = argv.some((a) => a.startsWith("--out-format=handover-file "));
       let total = 0;
+      let fileLines = "";
       for (const f of source.listFiles().filter((x) => x.startsWith(`${src}/`))) {
         const rel = f.slice(src.length + 1);
         if (only.length > 0 && !only.includes(rel)) continue;
         const data = source.getFile(f)!.data;
         h.setFile(`${dst}/${rel}`, rel === opts.corrupt ? Buffer.from("corrupted") : data);
         total += data.length;
+        if (perFile) fileLines += `handover-file ${data.length} ${rel}\n`;
       }
       return {
-        stdout: `${String(Math.floor(total / 2)).padStart(12)}  50%  1.00MB/s    0:00:01\r${String(total).padStart(12)} 100%  1.00MB/s    0:00:00 (xfr#2, to-chk=0/2)\n`,
+        stdout: `${String(Math.floor(total / 2)).padStart(12)}  50%  1.00MB/s    0:00:01\r${fileLines}${String(total).padStart(12)} 100%  1.00MB/s    0:00:00 (xfr#2, to-chk=0/2)\n`,
       };
     },
   );

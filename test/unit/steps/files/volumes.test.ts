@@ -57,6 +57,32 @@ describe("volumes.copy (file backend)", () => {
     expect(s.neu.listFiles().filter((f) => f.startsWith(LOC))).toEqual([]);
   });
 
+  it("journals the bytes rsync sent and the seconds per volume, and the pass's totals", async () => {
+    const s = setup();
+    const h = makeCtx({ old: s.old, new: s.neu });
+    // A clock that moves 1 s per reading, so durations are visible.
+    let t = Date.parse("2026-01-01T00:00:00Z");
+    const ctx = { ...h.ctx, now: () => new Date((t += 1000)) };
+    const res = await volumesCopyStep(s.deps).run(ctx, params);
+    expect(res).toMatchObject({
+      bytes: "disk one".length + "disk two".length,
+      copies: [
+        { id: V1, bytes: "disk one".length, seconds: expect.any(Number) },
+        { id: V2, bytes: "disk two".length, seconds: expect.any(Number) },
+      ],
+    });
+    const copies = (res as { copies: { seconds: number }[] }).copies;
+    for (const c of copies) expect(c.seconds).toBeGreaterThan(0);
+    expect((res as { seconds: number }).seconds).toBeGreaterThanOrEqual(
+      copies[0]!.seconds + copies[1]!.seconds,
+    );
+    expect(
+      h.events.some(
+        (e) => e.type === "log" && /final pass over 2 volume\(s\) moved 16 bytes in/.test(e.message),
+      ),
+    ).toBe(true);
+  });
+
   it("final pass: a differing copy fails naming the volume", async () => {
     const s = setup(`volume-${V2}`);
     const h = makeCtx({ old: s.old, new: s.neu });
@@ -153,6 +179,10 @@ describe("volumes.copy (LVM, fake host only: no device-mapper here)", () => {
     // A thick LV holds stale data: every block is written (no conv=sparse).
     expect(s.neu.commands()).toContainEqual(["dd", `of=${DEV}`, "bs=4M", "conv=fdatasync", "status=none"]);
     expect(s.written()).toBe("BLOCKS");
+    expect(undo).toMatchObject({
+      bytes: "BLOCKS".length,
+      copies: [{ id: V1, bytes: "BLOCKS".length, seconds: 0 }],
+    });
     expect(h.checkpoints.at(-1)).toMatchObject({ created: [V1] });
     expect(await step.verify(h.ctx, params)).toMatchObject({ ok: true });
     await step.undo!(h.ctx, params, undo ?? {});
