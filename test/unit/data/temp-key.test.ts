@@ -77,12 +77,12 @@ describe("temporary key helpers", () => {
     const keys = await Promise.all([make(s), make(s), make(s), make(s)]);
     expect((await installedNonces(s.old)).sort()).toEqual(keys.map((k) => k.nonce).sort());
     await Promise.all([
-      removeTempKeys(s.neu, s.old, [keys[0]!]),
-      removeTempKeys(s.neu, s.old, [keys[2]!]),
+      removeTempKeys(s.neu, s.old, [keys[0]]),
+      removeTempKeys(s.neu, s.old, [keys[2]]),
       make(s).then((k) => keys.push(k)),
     ]);
     expect((await installedNonces(s.old)).sort()).toEqual(
-      [keys[1]!, keys[3]!, keys[4]!].map((k) => k.nonce).sort(),
+      [keys[1], keys[3], keys[4]!].map((k) => k.nonce).sort(),
     );
     expect(s.old.fileText(AK)?.startsWith("ssh-ed25519 AAAAJUMP jump\n")).toBe(true);
   });
