@@ -1,8 +1,10 @@
 /**
  * net.move-address: the switch. Validates first (src/net/validate.ts, and an ARP probe from new's interface for
- * the address while old still holds it: same L2 segment), checkpoints, then `ip addr del` on old, `ip addr add` on
- * new, and a gratuitous ARP from new with the moved address as source (without it computes keep old's MAC for
- * 30-50 s; LAB.md). Verify: present on new's interface, absent on old. Undo moves it back and ARPs from old.
+ * the address while old still holds it: same L2 segment), checkpoints, then `addr del` on old, `addr add` on new,
+ * and a gratuitous ARP from new with the moved address as source (without it computes keep old's MAC for 30-50 s;
+ * LAB.md). The three run through commands opened on both hosts before the address leaves old
+ * (preopened-move.ts): the gap is one write to new instead of two SSH round trips and channel setups. Verify:
+ * present on new's interface, absent on old. Undo moves it back and ARPs from old.
  *
  * A loopback alias of the address on new (net.local-alias: new's own traffic to it stays on new until the switch)
  * is not "new holds it": it comes off lo in the same `ip -batch` that adds the address to new's interface, and
@@ -20,6 +22,7 @@ import { UserError } from "../../lib/errors.js";
 import type { StepDeps } from "../deps.js";
 import { Params } from "../params.js";
 import { LOOPBACK, addAliasBatch, delAliasBatch } from "./local-alias.js";
+import { handOverAddress } from "./preopened-move.js";
 
 interface MoveParams extends MovePlan {
   network: string;
@@ -65,15 +68,18 @@ async function announce(
     });
     return;
   }
-  // Unsolicited ARP expects no replies; arping's exit code says nothing about whether neighbours heard it.
   const r = await host.exec(gratuitousArpArgv(flavour, m.address, ifname), { timeoutMs: 20_000 });
-  if (r.exitCode !== 0 && r.exitCode !== 1) {
-    ctx.emit({
-      type: "log",
-      level: "warn",
-      message: `gratuitous ARP for ${m.address} on ${host.name} exited with ${r.exitCode}: ${r.stderr.trim()}`,
-    });
-  }
+  arpExitWarning(ctx, host, m, r.exitCode, r.stderr);
+}
+
+/** Unsolicited ARP expects no replies, so 1 is fine too; anything else is worth a warning, not a failure. */
+function arpExitWarning(ctx: StepContext, host: Host, m: MoveParams, exitCode: number, stderr: string): void {
+  if (exitCode === 0 || exitCode === 1) return;
+  ctx.emit({
+    type: "log",
+    level: "warn",
+    message: `gratuitous ARP for ${m.address} on ${host.name} exited with ${exitCode}: ${stderr.trim()}`,
+  });
 }
 
 export function moveAddressStep(_deps: StepDeps): StepImpl {
@@ -104,7 +110,7 @@ export function moveAddressStep(_deps: StepDeps): StepImpl {
         return undo;
       }
       // Everything that can be asked is asked BEFORE the address leaves old: between del and the ARP only the
-      // three commands that move it run (each an SSH round trip), so the blackout is as short as it can be.
+      // pre-opened commands of preopened-move.ts run, so the blackout is as short as SSH allows.
       const flavour = await detectArping(neu);
       if (!(prevRemoved && !at.old)) {
         const problems = beforeMoveProblems(m, at);
@@ -133,15 +139,39 @@ export function moveAddressStep(_deps: StepDeps): StepImpl {
         }
       }
       ctx.checkpoint?.(undo);
+      const newBatch =
+        at.new?.ifname !== m.newInterface
+          ? // The alias leaves lo and the address lands on the interface in one batch.
+            (onNewNow?.ifname === LOOPBACK ? delAliasBatch(m.address) : "") +
+            `addr add ${cidr(m)} dev ${m.newInterface}\n`
+          : "";
+      if (at.old && newBatch !== "") {
+        const arp =
+          m.gratuitousArp && !m.address.includes(":") && flavour
+            ? gratuitousArpArgv(flavour, m.address, m.newInterface)
+            : undefined;
+        const r = await handOverAddress({
+          old,
+          neu,
+          oldBatch: `addr del ${cidr(m)} dev ${at.old.ifname}\n`,
+          newBatch,
+          address: m.address,
+          newInterface: m.newInterface,
+          ...(arp ? { announce: arp } : {}),
+        });
+        if (arp) arpExitWarning(ctx, neu, m, r.announceExit ?? 0, r.announceStderr);
+        else await announce(ctx, neu, m, m.newInterface, "none"); // says why there is no announcement
+        ctx.emit({
+          type: "log",
+          level: "info",
+          message: `${cidr(m)} moved from old ${m.oldInterface} to new ${m.newInterface}: ${r.gapMs} ms from old's del to new's add as seen from here (${r.moveMs} ms from writing old's batch; both commands were started ${r.openMs} ms before), then gratuitous ARP`,
+        });
+        return { ...undo, moveMs: r.moveMs, gapMs: r.gapMs, openMs: r.openMs };
+      }
+      // One side only (a redo after a crash between del and add, or old already without it): no gap to shorten.
       const started = ctx.now().getTime();
       if (at.old) await old.run(["ip", "addr", "del", cidr(m), "dev", at.old.ifname]);
-      if (at.new?.ifname !== m.newInterface) {
-        // One round trip: the alias leaves lo and the address lands on the interface together.
-        const batch =
-          (onNewNow?.ifname === LOOPBACK ? delAliasBatch(m.address) : "") +
-          `addr add ${cidr(m)} dev ${m.newInterface}\n`;
-        await neu.run(["ip", "-batch", "-"], { stdin: batch });
-      }
+      if (newBatch !== "") await neu.run(["ip", "-batch", "-"], { stdin: newBatch });
       const added = ctx.now().getTime();
       await announce(ctx, neu, m, m.newInterface, flavour ?? "none");
       const ms = added - started;
