@@ -264,8 +264,9 @@ export async function runPlan(o: RunPlanOptions): Promise<RunSummary> {
         note(step.id, "info", `interrupted earlier (${v.detail}); running it again`);
       }
     }
-    // Undo data of an earlier attempt, so the redo can keep the ORIGINAL state for undo (see StepContext).
-    const previous = st.status === "undone" || undoneFirst ? undefined : st.undoData;
+    // Undo data of an earlier attempt, so the redo can keep the ORIGINAL state for undo (see StepContext). Kept
+    // after a redo's own undo too: the run may need it to find its interrupted attempt (a token, temp dirs).
+    const previous = st.status === "undone" ? undefined : st.undoData;
     journal.append({ type: "step-start", stepId: step.id, attempt: st.attempts + 1 });
     emit({ type: "step-start", stepId: step.id, at: at() });
     const built = buildContext(step, deps, previous);

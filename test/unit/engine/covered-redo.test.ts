@@ -4,8 +4,9 @@
  * are untouched; irreversible steps, a missing undo or a begun switch keep today's in-place redo, with a warning.
  *
  * The fake "database" (written down so the tests can rely on it), all in the harness world:
- * - `import` {db}: run sets world[db] = "base" (a fresh copy, replacing whatever was there) and deletes every
- *   `<db>.*` key; undo deletes world[db] and every `<db>.*` key (drop); verify: world[db] exists.
+ * - `import` {db}: run checkpoints {token: "imp-<attempt n>"} (unless an earlier attempt's token is in
+ *   previousUndoData, which it keeps and records in `imports`, as db.copy finds its still-running import), then sets
+ *   world[db] = "base" (a fresh copy, replacing whatever was there) and deletes every `<db>.*` key; undo deletes world[db] and every `<db>.*` key (drop); verify: world[db] exists.
  * - `cell` {db}: sets world[`<db>.cell`] = "mapped" (a row in the imported database); verify: it is.
  * - `sync` {db}: two migrations, one mutation each, appended to world[db]: "+m1", then "+m2". NOT idempotent, like
  *   DDL that is not transactional: re-running it on a half-migrated "base+m1" gives "base+m1+m1+m2". It refuses to
@@ -44,6 +45,12 @@ function newDir(): string {
   return d;
 }
 
+/** previousUndoData.token each import run was given (undefined on a first attempt), in order. */
+const imports: (string | undefined)[] = [];
+afterEach(() => {
+  imports.length = 0;
+});
+
 function dbRegistry(h: Harness): StepRegistry {
   const db = (p: JsonObject): string => p["db"] as string;
   const id = (p: JsonObject): string => p["id"] as string;
@@ -52,7 +59,10 @@ function dbRegistry(h: Harness): StepRegistry {
   };
   const imp: StepImpl = {
     kind: "import",
-    async run(_ctx, p) {
+    async run(ctx, p) {
+      const prev = ctx.previousUndoData?.["token"];
+      imports.push(typeof prev === "string" ? prev : undefined);
+      ctx.checkpoint?.({ token: typeof prev === "string" ? prev : `imp-${imports.length}` });
       await h.mutate(id(p), () => {
         dropAll(h.world, db(p));
         h.world.set(db(p), "base");
@@ -239,6 +249,8 @@ describe("resume of an interrupted covered step", () => {
     expect(third.outcome).toBe("completed");
     expect(sorted(world)).toEqual(EXPECTED);
     expect(starts(third.records)).toEqual(["imp", "cell", "sync", "tail"]);
+    // Each redo of the import, even after its own undo, was handed the first attempt's token to look for.
+    expect(imports).toEqual([undefined, "imp-1", "imp-1"]);
     expect(third.h.undoCalls).toEqual([`settle:sync:"tok-api"`, "imp"]);
   });
 
