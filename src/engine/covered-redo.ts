@@ -171,7 +171,7 @@ export function planCoveredRedo(plan: Plan, state: JournalState, registry: StepR
       level: "info",
       message:
         `${what}. A schema change cut short can leave a database half-migrated (MySQL DDL is not transactional), ` +
-        `so ${cId} is ${needsUndo ? "undone and run again" : "run again"} (a fresh copy from the old controller)` +
+        `so ${cId} is ${needsUndo ? "undone and run again" : "run again"} (starting its database over, e.g. a fresh copy from the old controller)` +
         `${redoneDone.length > 0 ? `, then ${list(redoneDone)} again` : ""}` +
         `${interrupted.length > 0 ? `, before ${list(interrupted)} run${interrupted.length === 1 ? "s" : ""} again` : ""}.`,
     });
