@@ -79,6 +79,9 @@ VOLUME_DIR=${SEED_VOLUME_DIR:-/var/lib/cinder/lvm-files/cinder-volumes}
 # commands only (old's remaining daemons keep running, unreachable once the addresses have moved).
 STOP_OLD_AT_SWITCH=${SEED_STOP_OLD_AT_SWITCH:-}
 API_WAIT=${SEED_API_WAIT:-180}
+SSH_PORT=${SEED_SSH_PORT:-22}
+# SEED_DRY_RUN=1: touch no host; print every remote command and script (to stderr) in the order they would run.
+DRY_RUN=${SEED_DRY_RUN:-}
 
 # The seed's order, with placement (split out of nova after the seed) before nova, which needs it.
 SEED_ORDER="keystone glance placement nova neutron cinder horizon"
@@ -120,6 +123,12 @@ SSH_OPTS=()
 on() {
 	local h=$1
 	shift
+	if [ -n "$DRY_RUN" ]; then
+		printf '[%s] %s\n' "$h" "$*" >&2
+		# A remote script comes on stdin (onr, pipes): show it; a bare command's stdin is the terminal's.
+		if [ ! -t 0 ]; then sed 's/^/    | /' >&2; fi
+		return 0
+	fi
 	ssh "${SSH_OPTS[@]}" "root@$h" "$@"
 }
 rdir() {
@@ -209,14 +218,16 @@ mycnf() {
 
 # ------------------------------------------------------------------------------------------------- setup
 step "setup: SSH sessions, private run dirs on old and new"
-for f in "$KEY" "$KNOWN_HOSTS" "$OLD_MYSQL_PASS_FILE" "$NEW_MYSQL_PASS_FILE" "$HERE/remote-lib.sh"; do
+NEED=("$HERE/remote-lib.sh")
+[ -n "$DRY_RUN" ] || NEED+=("$KEY" "$KNOWN_HOSTS" "$OLD_MYSQL_PASS_FILE" "$NEW_MYSQL_PASS_FILE")
+for f in "${NEED[@]}"; do
 	[ -r "$f" ] || {
 		echo "migrate.sh: cannot read $f (is the lab up? run as root)" >&2
 		false
 	}
 done
 CTL=$(mktemp -d /tmp/seed002-ssh-XXXXXXXX)
-SSH_OPTS=(-i "$KEY" -o IdentitiesOnly=yes -o BatchMode=yes -o UserKnownHostsFile="$KNOWN_HOSTS"
+SSH_OPTS=(-i "$KEY" -o Port="$SSH_PORT" -o IdentitiesOnly=yes -o BatchMode=yes -o UserKnownHostsFile="$KNOWN_HOSTS"
 	-o StrictHostKeyChecking=yes -o ConnectTimeout=10 -o ServerAliveInterval=15
 	-o ControlMaster=auto -o ControlPath="$CTL/%h" -o ControlPersist=1800)
 SVCS=""
@@ -224,15 +235,22 @@ for s in $SEED_ORDER; do if contains "$SERVICES" "$s"; then SVCS="$SVCS $s"; fi;
 ALL_DBS=""
 for s in $SVCS; do ALL_DBS="$ALL_DBS $(dbs_of "$s")"; done
 # One master connection per host, opened here (outside the timing) and closed at exit.
-for h in "$OLD" "$NEW" $COMPUTE; do ssh "${SSH_OPTS[@]}" -o ControlMaster=yes -fN "root@$h"; done
+if [ -z "$DRY_RUN" ]; then
+	for h in "$OLD" "$NEW" $COMPUTE; do ssh "${SSH_OPTS[@]}" -o ControlMaster=yes -fN "root@$h"; done
+fi
 R_OLD=$(on "$OLD" 'umask 077 && mktemp -d /tmp/seed002-XXXXXXXXXX')
 R_NEW=$(on "$NEW" 'umask 077 && mktemp -d /tmp/seed002-XXXXXXXXXX')
+if [ -n "$DRY_RUN" ]; then
+	R_OLD=/tmp/seed002-DRYRUN-OLD R_NEW=/tmp/seed002-DRYRUN-NEW
+fi
 for h in "$OLD" "$NEW"; do
 	r=$(rdir "$h")
 	on "$h" "cat > $r/lib.sh && mkdir $r/dumps" <"$HERE/remote-lib.sh"
 done
-mycnf "$OLD_MYSQL_PASS_FILE" | on "$OLD" "umask 077 && cat > $R_OLD/my.cnf"
-mycnf "$NEW_MYSQL_PASS_FILE" | on "$NEW" "umask 077 && cat > $R_NEW/my.cnf"
+if [ -z "$DRY_RUN" ]; then
+	mycnf "$OLD_MYSQL_PASS_FILE" | on "$OLD" "umask 077 && cat > $R_OLD/my.cnf"
+	mycnf "$NEW_MYSQL_PASS_FILE" | on "$NEW" "umask 077 && cat > $R_NEW/my.cnf"
+fi
 
 step "precondition: old serves its addresses, new is provisioned (installed, stopped, databases and users made)"
 onr "$OLD" MOVES="$MOVES" <<'EOF'
@@ -304,7 +322,7 @@ pipe "$OLD" "cat $OLD_OPENRC" "$NEW" "umask 077 && cat > $R_NEW/openrc.victoria"
 if contains "$SVCS" glance; then
 	# Seed: "Finally, copy the storage data ... scp -r /var/lib/glance <user>@<icehouse>:/var/lib/" (A2).
 	step "glance images: scp -r /var/lib/glance to new"
-	pipe "$OLD" "tar -C /var/lib -cf - glance" "$NEW" "tar -C /var/lib -xf -"
+	pipe "$OLD" "tar -C /var/lib -cf - glance" "$NEW" "tar -C /var/lib -xf - && chown -R glance:glance /var/lib/glance"
 fi
 
 step "A9: new answers its own calls to the moved addresses until the switch (loopback /32, no ARP)"
@@ -489,6 +507,7 @@ fi
 if [ -n "$COMPUTE" ]; then
 	step "canary: $COMPUTE pings the moved addresses every 10 ms"
 	CANARY_DIR=$(on "$COMPUTE" 'umask 077 && mktemp -d /tmp/seed002-canary-XXXXXXXX')
+	[ -z "$DRY_RUN" ] || CANARY_DIR=/tmp/seed002-canary-DRYRUN
 	for a in $(moved_addresses); do
 		on "$COMPUTE" "nohup ping -D -n -i 0.01 -W 1 -w 900 $a >$CANARY_DIR/$a.log 2>&1 </dev/null & echo \$! >>$CANARY_DIR/pids"
 	done
@@ -534,9 +553,9 @@ if [ -n "$COMPUTE" ]; then
 	for m in $MOVES; do
 		a=${m%%/*}
 		nif=${m##*:}
-		mac=$(on "$NEW" "cat /sys/class/net/$nif/address")
+		mac=$(on "$NEW" "ip -o link show dev $nif" | sed -n 's#.*link/ether \([0-9a-f:]*\).*#\1#p')
 		seen=$(on "$COMPUTE" "ping -c 2 -i 0.2 -W 1 $a >/dev/null && ip neigh show to $a")
-		if ! grep -qi "lladdr $mac" <<<"$seen"; then
+		if [ -z "$DRY_RUN" ] && ! grep -qi "lladdr $mac" <<<"$seen"; then
 			echo "$COMPUTE sees $a as: $seen (new's $nif is $mac)" >&2
 			false
 		fi
