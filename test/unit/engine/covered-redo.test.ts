@@ -465,3 +465,51 @@ describe("planCoveredRedo (which steps, from the journal alone)", () => {
     expect(r.notes[0]).toMatchObject({ stepId: "sync", level: "warn" });
   });
 });
+
+describe("a crash at every position of the database plan", () => {
+  /** Run processes over one state dir until one completes (each crash fault applies to the first process only). */
+  async function untilComplete(faults: Faults): Promise<{ world: World; processes: number }> {
+    const dir = newDir();
+    const world: World = new Map();
+    let processes = 0;
+    for (let f: Faults = faults; processes < 5; f = {}) {
+      processes++;
+      const r = await proc(dir, world, dbPlan(), f);
+      if (r.outcome === "completed") return { world, processes };
+      if (r.outcome !== "crashed") throw (r.outcome).failed;
+    }
+    throw new Error("no completion after 5 processes");
+  }
+
+  it("every journal write (torn in half): the resumed run ends in EXPECTED", async () => {
+    const probe = new Harness(new Map());
+    const dir = newDir();
+    const journal = Journal.open({ stateDir: dir, plan: dbPlan(), io: probe.io() });
+    await runPlan({
+      plan: dbPlan(),
+      registry: dbRegistry(probe),
+      hosts: hostsFor(dbPlan()),
+      journal,
+      env: {},
+    });
+    journal.close();
+    expect(probe.writes).toBeGreaterThan(10);
+    for (let n = 1; n <= probe.writes; n++) {
+      const r = await untilComplete({ crashAtWrite: n });
+      expect(sorted(r.world), `crash at journal write ${n}`).toEqual(EXPECTED);
+    }
+  });
+
+  it.each([
+    ["imp", 1],
+    ["cell", 1],
+    ["sync", 1],
+    ["sync", 2],
+    ["other", 1],
+    ["tail", 1],
+  ])("a crash at %s's mutation %i: the resumed run ends in EXPECTED", async (stepId, mutation) => {
+    const r = await untilComplete({ crashAtMutation: { stepId, mutation } });
+    expect(r.processes).toBe(2);
+    expect(sorted(r.world)).toEqual(EXPECTED);
+  });
+});
