@@ -113,6 +113,8 @@ mark() {
 on_err() {
 	local rc=$1
 	trap - ERR
+	# A failing pipeline part runs in a subshell: only the main shell names the step.
+	if [ "$BASH_SUBSHELL" -gt 0 ]; then exit "$rc"; fi
 	printf 'F %s\n' "${STEP:-setup}"
 	echo "migrate.sh: FAILED at step: ${STEP:-setup} (exit $rc, line $2)" >&2
 	exit "$rc"
