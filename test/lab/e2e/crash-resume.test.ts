@@ -142,7 +142,7 @@ function startedNotDone(
   return { started: lastStart >= 0, done };
 }
 
-labDescribe("handover run killed with SIGKILL at 5 positions, then resumed", () => {
+labDescribe(`handover run killed with SIGKILL at ${KILLS.length} positions, then resumed`, () => {
   let ctl: Controllers | undefined;
   let newSql: SqlReader | undefined;
   let reference: Record<string, string>;
