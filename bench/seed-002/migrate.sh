@@ -259,7 +259,7 @@ onr "$OLD" MOVES="$MOVES" <<'EOF'
 my -e 'SELECT 1' >/dev/null
 for m in $MOVES; do
 	a=${m%%/*} rest=${m#*:}
-	ip -o addr show dev "${rest%%:*}" | grep -qF " $a/" || { echo "old: $a is not on ${rest%%:*}" >&2; exit 1; }
+	ip -o addr show dev "${rest%%:*}" | grep -F " $a/" >/dev/null || { echo "old: $a is not on ${rest%%:*}" >&2; exit 1; }
 done
 EOF
 AMQP_USER=$(on "$OLD" "sed -n 's#^[[:space:]]*transport_url[[:space:]]*=[[:space:]]*rabbit://\\([^:@/]*\\)[:@].*#\\1#p' /etc/nova/nova.conf | head -n 1")
@@ -269,7 +269,7 @@ USERS=""
 for s in $SVCS; do [ "$s" = horizon ] || USERS="$USERS $s"; done
 onr "$NEW" PKGS="$PKGS" DBS="$ALL_DBS" USERS="$USERS" AMQP_USER="$AMQP_USER" HORIZON="$(contains "$SVCS" horizon && echo 1)" <<'EOF'
 for p in $PKGS; do
-	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' ||
+	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep '^install ok installed$' >/dev/null ||
 		{ echo "new: package $p is not installed" >&2; exit 1; }
 done
 running=$(pgrep -af -- '--ini /etc/(keystone|glance|placement|nova|neutron|cinder)/|/usr/bin/(nova|neutron|cinder|glance|placement|keystone)-' || true)
@@ -280,7 +280,7 @@ for d in $DBS; do grep -qx "$d" <<<"$have" || { echo "new: database $d does not 
 users=$(my -N -B -e 'SELECT DISTINCT User FROM mysql.user')
 for u in $USERS; do grep -qx "$u" <<<"$users" || { echo "new: MySQL user $u does not exist" >&2; exit 1; }; done
 if [ -n "$AMQP_USER" ]; then
-	rabbitmqctl -q list_users | awk '{ print $1 }' | grep -qx "$AMQP_USER" ||
+	rabbitmqctl -q list_users | awk '{ print $1 }' | grep -x "$AMQP_USER" >/dev/null ||
 		{ echo "new: RabbitMQ user $AMQP_USER does not exist" >&2; exit 1; }
 fi
 EOF
@@ -426,7 +426,8 @@ EOF
 		onr "$NEW" <<'EOF'
 # cell0's URL is nova's [database] URL with nova_cell0 as the database; it holds the password, so it goes into a
 # 0600 config file nova can read (never on the argv: `update_cell --database_connection URL` would put it there).
-url=$(sed -n '/^\[database\]/,/^\[/ s/^connection[[:space:]]*=[[:space:]]*//p' /etc/nova/nova.conf | head -n 1)
+url=$(sed -n '/^\[database\]/,/^\[/ s/^connection[[:space:]]*=[[:space:]]*//p' /etc/nova/nova.conf)
+url=${url%%$'\n'*}
 [ -n "$url" ] || { echo "nova.conf has no [database] connection" >&2; exit 1; }
 d=$(mktemp -d /tmp/seed002-nova-XXXXXXXX)
 chown nova "$d"
