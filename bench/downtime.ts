@@ -60,8 +60,8 @@ function log(text: string): void {
   console.log(`[bench] ${text}`);
 }
 
-function saveLog(name: string, text: string): string {
-  const p = join(E2E_DIR, name, "output.log");
+function saveLog(name: string, text: string, file = "output.log"): string {
+  const p = join(E2E_DIR, name, file);
   writeFileSync(p, text, { mode: 0o600 });
   return p;
 }
@@ -98,7 +98,7 @@ async function handoverSide(): Promise<HandoverSide> {
   }
   log("handover rollback --yes");
   const rb = await handover(["rollback", "-f", m.answers, "--yes", "--plain"]);
-  writeFileSync(join(E2E_DIR, name, "rollback.log"), rb.output, { mode: 0o600 });
+  saveLog(name, rb.output, "rollback.log");
   log(`handover rollback exited ${rb.code ?? rb.signal} after ${rb.seconds.toFixed(1)} s`);
   if (rb.code !== 0) console.log(tail(rb.output));
   return { run, downtime, rollback: { result: rb, figures: rollbackFigures(readJournal(m.stateDir)) } };
@@ -152,10 +152,6 @@ async function provisionOnly(
   if (frozen.length > 0) {
     return `handover's ${[...freezeIds].join(", ")} began before the kill (old's APIs may be stopped): run again`;
   }
-  if (!result.output.includes(`test pause at ${FREEZE_STEP}:before-run`))
-    log(
-      "note: the engine's test pause did not report; the kill came from the journal watcher (no freeze work journaled)",
-    );
   return { result, answers: m.answers, records };
 }
 
@@ -189,7 +185,8 @@ async function seedSide(stopOld: boolean): Promise<SeedSide> {
     ...(words(freezeUnits) ? { SEED_FREEZE_UNITS: words(freezeUnits)! } : {}),
     ...(stopOld && words(oldUnits) ? { SEED_STOP_OLD_AT_SWITCH: words(oldUnits)! } : {}),
   };
-  for (const [k, v] of Object.entries(env)) if (v === "") delete env[k];
+  // Empty means "not known": the script's default applies (SEED_COMPUTE empty is kept: no canary, no MAC check).
+  for (const [k, v] of Object.entries(env)) if (v === "" && k !== "SEED_COMPUTE") delete env[k];
   log(
     `bash ${SCRIPT} (${Object.entries(env)
       .map(([k, v]) => `${k}=${v}`)
@@ -198,7 +195,7 @@ async function seedSide(stopOld: boolean): Promise<SeedSide> {
   const t0 = Date.now();
   const { code, output } = await runScript(env);
   log(
-    `migrate.sh exited ${code} after ${((Date.now() - t0) / 1000).toFixed(1)} s; output: ${saveLog(`${name}`, output)}`,
+    `migrate.sh exited ${code} after ${((Date.now() - t0) / 1000).toFixed(1)} s; output: ${saveLog(name, output, "migrate.log")}`,
   );
   const figures = parseScriptOutput(output);
   return {
