@@ -46,7 +46,10 @@ const RSYNC_EXIT: Readonly<Record<number, string>> = {
   255: "ssh failed",
 };
 
+/** Resolves when the stream has ended; call it BEFORE awaiting the exit, or an "end" already past is missed. */
 function ended(stream: NodeJS.ReadableStream): Promise<void> {
+  const s = stream as NodeJS.ReadableStream & { readableEnded?: boolean; destroyed?: boolean };
+  if (s.readableEnded === true || s.destroyed === true) return Promise.resolve();
   return new Promise((resolve) => {
     stream.once("end", () => resolve());
     stream.once("close", () => resolve());
@@ -123,7 +126,8 @@ async function pullWith(
   run.stdout.on("data", (c: Buffer) => {
     for (const line of splitter.push(c.toString("utf8"))) {
       const f = o.onFile ? parseFileLine(line) : undefined;
-      if (f) o.onFile?.(f.name, f.bytes);
+      // Directories get lines too (their times are updated): only files are reported.
+      if (f && !f.name.endsWith("/")) o.onFile?.(f.name, f.bytes);
       const p = f ? undefined : parseProgress2(line);
       if (!p) continue;
       last = p.bytes;
@@ -139,14 +143,22 @@ async function pullWith(
   run.stderr.on("data", (c: Buffer) => {
     stderr = (stderr + c.toString("utf8")).slice(-16_000);
   });
+  // Listened for from the start: streams that ended before the exit status arrived must not be waited for (that
+  // wait, 2 s per pass, was most of a small delta pass's time).
+  const drained = Promise.all([ended(run.stdout), ended(run.stderr)]);
   try {
     const r = await run.done;
     // The exit status can arrive before the last output: let stdout/stderr drain (bounded: a host that never
     // ends a stream must not hang the step).
+    let timer: NodeJS.Timeout | undefined;
     await Promise.race([
-      Promise.all([ended(run.stdout), ended(run.stderr)]),
-      new Promise((resolve) => setTimeout(resolve, 2000).unref()),
+      drained,
+      new Promise((resolve) => {
+        timer = setTimeout(resolve, 2000);
+        timer.unref();
+      }),
     ]);
+    clearTimeout(timer);
     if (ctx.signal.aborted) throw new UserError("ABORTED", `${o.what} interrupted`);
     // 24: files vanished on the source mid-copy (an image deleted while the cloud is live): not an error.
     if (r.exitCode !== 0 && r.exitCode !== 24) {

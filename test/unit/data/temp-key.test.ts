@@ -10,6 +10,7 @@ import {
   installedNonces,
   removeTempKeys,
   tempKeyMissing,
+  type TempKey,
 } from "../../../src/data/temp-key.js";
 import { FakeHost } from "../../fakes/fake-host.js";
 import { scriptTempDirs } from "../steps/support/harness.js";
@@ -74,15 +75,15 @@ describe("temporary key helpers", () => {
 
   it("concurrent installs and removals on one source keep every line that should stay (edits are serialised)", async () => {
     const s = hosts();
-    const keys = await Promise.all([make(s), make(s), make(s), make(s)]);
+    const keys: TempKey[] = await Promise.all([make(s), make(s), make(s), make(s)]);
     expect((await installedNonces(s.old)).sort()).toEqual(keys.map((k) => k.nonce).sort());
     await Promise.all([
-      removeTempKeys(s.neu, s.old, [keys[0]]),
-      removeTempKeys(s.neu, s.old, [keys[2]]),
+      removeTempKeys(s.neu, s.old, [keys[0]!]),
+      removeTempKeys(s.neu, s.old, [keys[2]!]),
       make(s).then((k) => keys.push(k)),
     ]);
     expect((await installedNonces(s.old)).sort()).toEqual(
-      [keys[1], keys[3], keys[4]!].map((k) => k.nonce).sort(),
+      [keys[1]!, keys[3]!, keys[4]!].map((k) => k.nonce).sort(),
     );
     expect(s.old.fileText(AK)?.startsWith("ssh-ed25519 AAAAJUMP jump\n")).toBe(true);
   });

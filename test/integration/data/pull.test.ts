@@ -1,0 +1,214 @@
+/**
+ * The rsync pull and its temporary key against a real OpenSSH server on 127.0.0.1 (test/integration/hosts/
+ * fixtures/sshd.ts): "old" and "new" are both this machine through that sshd, so rsync really runs on "new" and
+ * really logs in to "old" with the temporary key. The key goes into the fixture's own authorized_keys (never the
+ * machine's /root/.ssh). Timings are printed for the report, never asserted.
+ */
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { StepContext, StepEvent } from "../../../src/engine/step.js";
+import { createPullKey, rsyncPull, sshPortOf } from "../../../src/data/pull.js";
+import { removeTempKeys, tempKeyMissing, type TempKey } from "../../../src/data/temp-key.js";
+import { SshHost } from "../../../src/hosts/ssh-host.js";
+import { UserError } from "../../../src/lib/errors.js";
+import { sshdSkipReason, startSshd, type Sshd } from "../hosts/fixtures/sshd.js";
+
+const skip = sshdSkipReason() ?? (existsSync("/usr/bin/rsync") ? undefined : "rsync is not installed");
+if (skip) console.warn(`SKIPPED rsync pull integration tests: ${skip}`);
+
+function ctxFor(hosts: Record<string, SshHost>, events: StepEvent[] = []): StepContext {
+  return {
+    host: (n) => hosts[n]!,
+    emit: (e) => events.push(e),
+    signal: new AbortController().signal,
+    now: () => new Date(),
+  };
+}
+
+const seconds = async (fn: () => Promise<unknown>): Promise<number> => {
+  const t = process.hrtime.bigint();
+  await fn();
+  return Number(process.hrtime.bigint() - t) / 1e9;
+};
+
+describe.skipIf(skip !== undefined)(
+  "rsync pull with a temporary key, against a real sshd on loopback",
+  () => {
+    let sshd: Sshd;
+    let old: SshHost;
+    let neu: SshHost;
+    let work: string;
+    let authorizedKeys: string;
+    let original: string;
+
+    beforeAll(async () => {
+      sshd = await startSshd();
+      const knownHosts = sshd.knownHosts("known_hosts", `${sshd.knownHostsLine}\n`);
+      const mk = (name: string) =>
+        new SshHost({
+          name,
+          address: "127.0.0.1",
+          port: sshd.port,
+          user: "root",
+          keyFile: sshd.clientKey.privatePath,
+          knownHostsFile: knownHosts,
+          connectTimeoutMs: 10_000,
+        });
+      old = mk("old");
+      neu = mk("new");
+      authorizedKeys = join(sshd.dir, "authorized_keys");
+      original = readFileSync(authorizedKeys, "utf8");
+      work = mkdtempSync(join(tmpdir(), "handover-pull-"));
+    });
+
+    afterAll(async () => {
+      await Promise.allSettled([old?.close(), neu?.close()]);
+      await sshd?.stop();
+      if (work) rmSync(work, { recursive: true, force: true });
+    });
+
+    const key = (fromAddress = "127.0.0.1"): Promise<TempKey> =>
+      fromAddress === "127.0.0.1"
+        ? createPullKey(neu, old, () => undefined, { authorizedKeys })
+        : import("../../../src/data/temp-key.js").then((m) =>
+            m.createTempKey(neu, old, {
+              fromAddress,
+              sourceAddress: "127.0.0.1",
+              port: sshd.port,
+              onRecord: () => undefined,
+              authorizedKeys,
+            }),
+          );
+
+    it("one key serves several passes (full, then delta); per-file bytes reported; removal locks rsync out again", async () => {
+      const src = join(work, "src");
+      const dst = join(work, "dst");
+      rmSync(src, { recursive: true, force: true });
+      rmSync(dst, { recursive: true, force: true });
+      await neu.run(["mkdir", "-p", "--", src, dst]);
+      writeFileSync(join(src, "image-a"), randomBytes(3 * 1024 * 1024));
+      writeFileSync(join(src, "image-b"), randomBytes(1024 * 1024));
+      expect(sshPortOf(old)).toBe(sshd.port);
+
+      const k = await key();
+      expect(await tempKeyMissing(neu, old, k, { authorizedKeys })).toBeUndefined();
+      const events: StepEvent[] = [];
+      const files: [string, number][] = [];
+      const full = await rsyncPull(ctxFor({ old, new: neu }, events), neu, old, {
+        sourceDir: src,
+        destDir: dst,
+        key: k,
+        what: "full",
+        onFile: (n, b) => files.push([n, b]),
+      });
+      expect(full).toBe(4 * 1024 * 1024);
+      expect(readFileSync(join(dst, "image-a")).equals(readFileSync(join(src, "image-a")))).toBe(true);
+      // %b counts what went over the wire: the data plus rsync's framing (a few hundred bytes per MiB).
+      expect(files.map(([n]) => n).sort()).toEqual(["image-a", "image-b"]);
+      for (const [n, b] of files) {
+        const size = n === "image-a" ? 3 * 1024 * 1024 : 1024 * 1024;
+        expect(b).toBeGreaterThanOrEqual(size);
+        expect(b).toBeLessThan(size * 1.01);
+      }
+      expect(events.some((e) => e.type === "step-progress" && e.bytes === 4 * 1024 * 1024)).toBe(true);
+
+      writeFileSync(join(src, "image-c"), randomBytes(64 * 1024));
+      const delta: [string, number][] = [];
+      await rsyncPull(ctxFor({ old, new: neu }), neu, old, {
+        sourceDir: src,
+        destDir: dst,
+        key: k,
+        what: "delta",
+        onFile: (n, b) => delta.push([n, b]),
+      });
+      expect(delta.map(([n]) => n)).toEqual(["image-c"]);
+      expect(delta[0]![1]).toBeGreaterThanOrEqual(64 * 1024);
+      expect(delta[0]![1]).toBeLessThan(64 * 1024 * 1.01);
+      // The reused key is still installed: the pass neither made nor removed one.
+      expect(readFileSync(authorizedKeys, "utf8")).toContain(`handover-temp-${k.nonce}`);
+
+      // Keep a copy of the key pair, then remove the key: sshd must refuse that copy (its line is gone).
+      const saved = join(work, "saved");
+      await neu.run(["mkdir", "-p", "-m", "0700", "--", saved]);
+      await neu.run(["cp", "-p", "--", k.identityFile, k.knownHostsFile, saved]);
+      await removeTempKeys(neu, old, [k], { authorizedKeys });
+      expect(readFileSync(authorizedKeys, "utf8")).toBe(original);
+      expect(existsSync(k.dir)).toBe(false);
+      const e = await rsyncPull(ctxFor({ old, new: neu }), neu, old, {
+        sourceDir: src,
+        destDir: dst,
+        key: { ...k, identityFile: join(saved, "id"), knownHostsFile: join(saved, "known_hosts") },
+        what: "after removal",
+      }).catch((err: unknown) => err);
+      expect(e).toBeInstanceOf(UserError);
+      // rsync says 255 (ssh failed) or 12 (protocol stream), depending on when it notices; sshd refused the key.
+      expect((e as UserError).message).toMatch(/exited with (255|12) [\s\S]*Permission denied/);
+    });
+
+    it("the from= restriction holds: a key installed for another address is refused", async () => {
+      const src = join(work, "src2");
+      await neu.run(["mkdir", "-p", "--", src, join(work, "dst2")]);
+      writeFileSync(join(src, "f"), "x");
+      const k = await key("127.0.0.2");
+      try {
+        const e = await rsyncPull(ctxFor({ old, new: neu }), neu, old, {
+          sourceDir: src,
+          destDir: join(work, "dst2"),
+          key: k,
+          what: "restricted",
+        }).catch((err: unknown) => err);
+        expect(e).toBeInstanceOf(UserError);
+        expect((e as UserError).message).toMatch(/Permission denied|exited with 255/);
+      } finally {
+        await removeTempKeys(neu, old, [k], { authorizedKeys });
+      }
+      expect(readFileSync(authorizedKeys, "utf8")).toBe(original);
+    });
+
+    it("measures: key made per pass vs the run's key, for a small delta pass (printed, not asserted)", async () => {
+      const src = join(work, "src3");
+      const dst = join(work, "dst3");
+      await neu.run(["mkdir", "-p", "--", src, dst]);
+      for (let i = 0; i < 4; i++) writeFileSync(join(src, `image-${i}`), randomBytes(8 * 1024 * 1024));
+      const ctx = ctxFor({ old, new: neu });
+      const pull = (o: { key?: TempKey }) =>
+        rsyncPull(ctx, neu, old, {
+          sourceDir: src,
+          destDir: dst,
+          what: "m",
+          authorizedKeys,
+          ...(o.key ? { key: o.key } : { record: () => undefined }),
+        });
+      const k = await key();
+      const rounds: { perPass: number; shared: number; keyOnce: number }[] = [];
+      try {
+        await pull({ key: k }); // full copy first
+        for (let r = 0; r < 3; r++) {
+          writeFileSync(join(src, `new-${r}-a`), randomBytes(256 * 1024));
+          const perPass = await seconds(() => pull({}));
+          writeFileSync(join(src, `new-${r}-b`), randomBytes(256 * 1024));
+          const shared = await seconds(() => pull({ key: k }));
+          const keyOnce = await seconds(async () => {
+            const x = await key();
+            await removeTempKeys(neu, old, [x], { authorizedKeys });
+          });
+          rounds.push({ perPass, shared, keyOnce });
+        }
+      } finally {
+        await removeTempKeys(neu, old, [k], { authorizedKeys });
+      }
+      console.log(
+        `loopback delta pass (256 KiB new): ${rounds
+          .map(
+            (r) =>
+              `per-pass key ${r.perPass.toFixed(3)} s, run's key ${r.shared.toFixed(3)} s, key make+remove ${r.keyOnce.toFixed(3)} s`,
+          )
+          .join("; ")}`,
+      );
+      expect(readFileSync(authorizedKeys, "utf8")).toBe(original);
+    });
+  },
+);
