@@ -3,17 +3,20 @@
  * between "old no longer holds the address" and "new holds it and announces it" there is only one one-way trip
  * (our write of new's batch) instead of two command round trips plus a channel setup each.
  *
- * 1. Open both exec channels at once: `ip -batch -` on old, and on new a constant shell script (ADD_AND_ANNOUNCE)
- *    that runs `ip -o -batch -` and then execs the announcement (arping) given as positional arguments. Both block
- *    reading stdin; nothing has changed yet.
- * 2. Write old's batch (`addr del ...`) and end its stdin; wait for old's exit status. Only a clean exit lets new
- *    go on: the safety order (old loses the address before new has it) never depends on timing.
- * 3. Write new's batch and end its stdin. The script prints `added` once ip succeeded, then execs arping.
+ * 1. Open both exec channels at once: `ip -batch -` on old (REMOVE), and on new a constant shell script
+ *    (ADD_AND_ANNOUNCE) that runs `ip -o -batch -` and then execs the announcement (arping) given as positional
+ *    arguments. Both print `ready` first and then block reading stdin; nothing has changed yet. We wait for both
+ *    `ready`s: an exec channel is confirmed before the remote command has started (sshd's session setup, the
+ *    login shell), and measured on the loopback sshd that start-up is most of a command's time, so without the
+ *    wait new's start-up could still be running inside the gap.
+ * 2. Write old's batch (`addr del ...`, then `end`); wait for old's exit status. Only a clean exit lets new go
+ *    on: the safety order (old loses the address before new has it) never depends on timing.
+ * 3. Write new's batch. The script prints `added` once ip succeeded, then execs arping.
  *
  * Safety of the announcement: a gratuitous ARP for an address new does not hold would send neighbours to new while
  * old still serves it. So when an announcement is given, new's batch ends with `addr show dev <if> to <addr>`, and
- * the script execs the announcement only when that printed the address: an aborted hand-over (stdin ended empty,
- * or the channel closed) or a failed `ip` never announces. If old fails, new's stdin is ended empty: nothing runs.
+ * the script execs the announcement only when that printed the address; a failed `ip` never announces. If old
+ * fails, new's stdin is ended without `end`: nothing runs there (READ_BATCH).
  *
  * Every argv is ours (no secrets): the script is a constant, the address and arping's arguments are positional.
  */
@@ -21,24 +24,46 @@ import type { ExecStream, Host } from "../../hosts/host.js";
 import { UserError } from "../../lib/errors.js";
 
 /**
- * $1 is the address; the rest, if any, is the announcement to exec once `ip -o -batch -` has shown the address on
- * the interface. Exit 98: the batch ran but the address is not there (nothing announced).
+ * Both scripts read the batch up to a line `end` and only then apply it with one `ip -batch -`, so no effect
+ * waits for our EOF. Measured against the loopback sshd, an EOF written right after the data waits ~40 ms for
+ * the peer's delayed ACK (Nagle: SshHost does not set TCP_NODELAY), with the `end` line the command finished
+ * ~3 ms after the write. And a batch that does not arrive whole (no `end`: we aborted, or the channel closed) is
+ * never applied: exit NOT_WHOLE_EXIT with nothing done.
+ */
+const READ_BATCH = [
+  "ok=",
+  "b=",
+  'while IFS= read -r l; do if [ "$l" = end ]; then ok=1; break; fi; b="$b$l',
+  '"; done',
+  'if [ -z "$ok" ]; then echo "handover: the batch did not arrive whole; nothing was done" >&2; exit 97; fi',
+];
+
+/** Old's side: says it runs, reads the batch, applies it. */
+export const REMOVE = ["echo ready", ...READ_BATCH, "printf '%s' \"$b\" | ip -batch -"].join("\n");
+
+/**
+ * New's side. $1 is the address; the rest, if any, is the announcement to exec once `ip -o -batch -` has shown
+ * the address on the interface. Exit 98: the batch ran but the address is not there (nothing announced).
  */
 export const ADD_AND_ANNOUNCE = [
-  "out=$(ip -o -batch -) || exit $?",
+  "echo ready",
+  ...READ_BATCH,
+  "out=$(printf '%s' \"$b\" | ip -o -batch -) || exit $?",
   'if [ "$#" -gt 1 ]; then case $out in *" inet $1/"*|*" inet6 $1/"*) ;; *) echo "handover: $1 is not on the interface after the batch; not announced" >&2; exit 98;; esac; fi',
   "echo added",
   "shift",
   'if [ "$#" -gt 0 ]; then exec "$@"; fi',
 ].join("\n");
 
+/** The scripts' exit status when the batch did not arrive whole (see READ_BATCH). */
+export const NOT_WHOLE_EXIT = 97;
 /** The guard's exit status (see ADD_AND_ANNOUNCE). */
 export const NOT_ADDED_EXIT = 98;
 
 export interface HandOver {
   readonly old: Host;
   readonly neu: Host;
-  /** `ip -batch` lines for old, e.g. `addr del 198.51.100.4/24 dev eth0\n`. */
+  /** `ip -batch` lines for old, e.g. `addr del 198.51.100.4/24 dev eth0\n` (each ending in a newline). */
   readonly oldBatch: string;
   /** `ip -batch` lines for new (alias off lo, address on the interface). */
   readonly newBatch: string;
@@ -57,7 +82,7 @@ export interface HandOverResult {
   /** Exit status of the announcement (arping), when one ran. */
   readonly announceExit?: number;
   readonly announceStderr: string;
-  /** Both channels open and their commands started: before any change. */
+  /** Both channels open and their commands started (both said `ready`): before any change. */
   readonly openMs: number;
   /** From writing old's batch to old's exit status: the address is gone from old within this. */
   readonly oldMs: number;
@@ -70,21 +95,42 @@ export interface HandOverResult {
 interface Collected {
   readonly stdout: () => string;
   readonly stderr: () => string;
-  /** Resolves with the clock when `marker` appears on stdout. */
-  readonly sawMarker: Promise<number>;
+  /** The clock when `line` appeared as a whole line on stdout; undefined when the command ended without it. */
+  readonly sawLine: (line: string) => Promise<number | undefined>;
 }
 
-function collect(s: ExecStream, clock: () => number, marker?: string): Collected {
+function collect(s: ExecStream, clock: () => number): Collected {
   let out = "";
   let err = "";
-  let resolveMarker: (t: number) => void = () => undefined;
-  const sawMarker = new Promise<number>((r) => (resolveMarker = r));
+  const seen = new Map<string, number>();
+  const waiting = new Map<string, ((t: number | undefined) => void)[]>();
   s.stdout.on("data", (c: Buffer) => {
     out += c.toString("utf8");
-    if (marker !== undefined && out.split("\n").includes(marker)) resolveMarker(clock());
+    for (const line of out.split("\n").slice(0, -1)) {
+      if (seen.has(line)) continue;
+      const t = clock();
+      seen.set(line, t);
+      for (const w of waiting.get(line) ?? []) w(t);
+      waiting.delete(line);
+    }
   });
   s.stderr.on("data", (c: Buffer) => (err += c.toString("utf8")));
-  return { stdout: () => out, stderr: () => err, sawMarker };
+  // After the exit, let output still in flight be read before saying a line never came.
+  void s.done
+    .then(() => new Promise<void>((r) => setImmediate(r)))
+    .then(() => {
+      for (const ws of waiting.values()) for (const w of ws) w(undefined);
+      waiting.clear();
+    });
+  return {
+    stdout: () => out,
+    stderr: () => err,
+    sawLine: (line) => {
+      const t = seen.get(line);
+      if (t !== undefined) return Promise.resolve(t);
+      return new Promise((resolve) => waiting.set(line, [...(waiting.get(line) ?? []), resolve]));
+    },
+  };
 }
 
 /** Write the batch and EOF. Not awaited: the exit status is what counts, and a command that already exited must
@@ -105,7 +151,7 @@ export async function handOverAddress(o: HandOver): Promise<HandOverResult> {
   const t0 = clock();
   const announce = o.announce ?? [];
   const [oldOpen, newOpen] = await Promise.allSettled([
-    o.old.execStream(["ip", "-batch", "-"], { timeoutMs }),
+    o.old.execStream(["sh", "-c", REMOVE], { timeoutMs }),
     o.neu.execStream(["sh", "-c", ADD_AND_ANNOUNCE, "sh", o.address, ...announce], {
       timeoutMs: timeoutMs + 30_000,
     }),
@@ -118,10 +164,22 @@ export async function handOverAddress(o: HandOver): Promise<HandOverResult> {
   const oldCmd = oldOpen.value;
   const newCmd = newOpen.value;
   const oldOut = collect(oldCmd, clock);
-  const newOut = collect(newCmd, clock, "added");
+  const newOut = collect(newCmd, clock);
+  const [oldReady, newReady] = await Promise.all([oldOut.sawLine("ready"), newOut.sawLine("ready")]);
+  if (oldReady === undefined || newReady === undefined) {
+    for (const c of [oldCmd, newCmd]) end(c, "");
+    await Promise.all([oldCmd.done, newCmd.done]);
+    const who = oldReady === undefined ? o.old : o.neu;
+    const text = (oldReady === undefined ? oldOut : newOut).stderr().trim();
+    throw new UserError(
+      "NET_MOVE_FAILED",
+      `on ${who.name}: the command that moves ${o.address} did not start: ${text || "no message"}; nothing was changed`,
+      { nextSteps: [`Check that ${who.name} accepts SSH commands and has \`ip\`, then run again.`] },
+    );
+  }
   const t1 = clock();
 
-  end(oldCmd, o.oldBatch);
+  end(oldCmd, `${o.oldBatch}end\n`);
   const oldDone = await oldCmd.done;
   const t2 = clock();
   if (oldDone.exitCode !== 0 || oldDone.signal !== undefined) {
@@ -135,9 +193,9 @@ export async function handOverAddress(o: HandOver): Promise<HandOverResult> {
     );
   }
 
-  const body = o.newBatch + (announce.length > 0 ? showLine(o.address, o.newInterface) : "");
+  const body = `${o.newBatch}${announce.length > 0 ? showLine(o.address, o.newInterface) : ""}end\n`;
   end(newCmd, body);
-  const added = await Promise.race([newOut.sawMarker, newCmd.done.then(() => undefined)]);
+  const added = await newOut.sawLine("added");
   const newDone = await newCmd.done;
   if (added === undefined) {
     const why =

@@ -5,11 +5,17 @@
  */
 import { describe, expect, it } from "vitest";
 import { moveAddressStep } from "../../../../src/steps/net/move-address.js";
-import { ADD_AND_ANNOUNCE, NOT_ADDED_EXIT } from "../../../../src/steps/net/preopened-move.js";
+import {
+  ADD_AND_ANNOUNCE,
+  NOT_ADDED_EXIT,
+  NOT_WHOLE_EXIT,
+  REMOVE,
+} from "../../../../src/steps/net/preopened-move.js";
 import { gratuitousArpArgv } from "../../../../src/net/arping.js";
 import { parseIpAddrJson } from "../../../../src/net/addresses.js";
 import { beforeMoveProblems, planProblems } from "../../../../src/net/validate.js";
 import { FakeHost, REST } from "../../../fakes/fake-host.js";
+import type { PassThrough } from "node:stream";
 import type { ExecStream } from "../../../../src/hosts/host.js";
 import { FakeSql, makeCtx, makeDeps } from "../support/harness.js";
 
@@ -23,11 +29,15 @@ const IPUTILS_HELP =
  * - `ip addr add|del CIDR dev IF`, and `ip -batch -` whose stdin lines are `addr add|del CIDR dev IF` (applied in
  *   order; the first failure stops it, exit 2 with RTNETLINK's message) or `addr show dev IF to ADDR/32` (prints a
  *   `-o` style line when the address is on IF). As execStream, both read all of stdin first (readsStdin).
+ * - The pre-opened scripts read the batch up to a line `end`: without it they exit NOT_WHOLE_EXIT, nothing done.
+ *   `sh -c REMOVE` (old's side) then is `ip -batch -`.
  * - `sh -c ADD_AND_ANNOUNCE sh ADDR [ANNOUNCE...]` does what the real script does (the real one is run against a
  *   real shell and ip in test/integration/net): runs the batch; a failure exits with its code; with an
  *   announcement, exits NOT_ADDED_EXIT unless the shown lines name ADDR; else prints `added`, and "runs" the
  *   announcement (recorded in `announced`, exit code `announceExit`).
  * - arping: `--help` prints the given help (exit 1), or exit 127 without arping; any other arping exits 0.
+ * - Pre-opened commands (execStream of `sh`) print `ready` as soon as they open, as the real scripts do before
+ *   reading stdin (unless `state.sayReady` is false); their output follows once stdin has ended.
  * - Every effect and every pre-opened command's open, stdin end and exit go to `timeline` (shared between hosts).
  */
 function ipHost(
@@ -39,7 +49,7 @@ function ipHost(
   const h = new FakeHost(name, { unmatched: "throw" });
   const table = [...addrs];
   const announced: string[][] = [];
-  const state = { announceExit: 0 };
+  const state = { announceExit: 0, sayReady: true };
   const show = (dev?: string) => {
     const links = new Map<
       string,
@@ -92,11 +102,28 @@ function ipHost(
     return { stdout };
   };
   h.on(["ip", "-batch", "-"], ({ stdin }) => batch(stdin), { readsStdin: true });
+  /** The batch before its `end` line, or undefined when it did not arrive whole. */
+  const whole = (stdin: Buffer): Buffer | undefined => {
+    const text = stdin.toString("utf8");
+    const at = text.split("\n").indexOf("end");
+    return at < 0 ? undefined : Buffer.from(text.split("\n").slice(0, at).join("\n"));
+  };
+  const notWhole = { exitCode: NOT_WHOLE_EXIT, stderr: "the batch did not arrive whole" };
+  h.on(
+    ["sh", "-c", REMOVE],
+    ({ stdin }) => {
+      const b = whole(stdin);
+      return b ? batch(b) : notWhole;
+    },
+    { readsStdin: true },
+  );
   h.on(
     ["sh", "-c", ADD_AND_ANNOUNCE, "sh", REST],
     ({ argv, stdin }) => {
       const [address, ...announce] = argv.slice(4);
-      const r = batch(stdin);
+      const b = whole(stdin);
+      if (!b) return notWhole;
+      const r = batch(b);
       if (r.exitCode) return r;
       if (announce.length > 0 && !(r.stdout ?? "").includes(` inet ${address}/`))
         return { exitCode: NOT_ADDED_EXIT, stderr: "not on the interface" };
@@ -124,6 +151,7 @@ function ipHost(
     const st = await execStream(argv, options);
     const tag = `${name}: ${argv[0]}`;
     timeline.push(`${tag} open`);
+    if (argv[0] === "sh" && state.sayReady) (st.stdout as PassThrough).write("ready\n");
     const end = st.stdin.end.bind(st.stdin) as (chunk?: unknown) => void;
     (st.stdin as { end: (chunk?: unknown) => void }).end = (chunk?: unknown) => {
       timeline.push(`${tag} stdin ${JSON.stringify(typeof chunk === "string" ? chunk : "")}`);
@@ -192,22 +220,22 @@ describe("net.move-address", () => {
     const probeAt = s.neu.host.commandLines().indexOf("arping -q -c 2 -w 3 -i eth1 198.51.100.4");
     expect(probeAt).toBeGreaterThanOrEqual(0);
     expect(preopened(s.old.host)).toEqual([
-      { argv: ["ip", "-batch", "-"], stdin: "addr del 198.51.100.4/24 dev eth0\n" },
+      { argv: ["sh", "-c", REMOVE], stdin: "addr del 198.51.100.4/24 dev eth0\nend\n" },
     ]);
     expect(preopened(s.neu.host)).toEqual([
       {
         argv: ["sh", "-c", ADD_AND_ANNOUNCE, "sh", "198.51.100.4", ...HABETS_GARP],
-        stdin: "addr add 198.51.100.4/24 dev eth1\naddr show dev eth1 to 198.51.100.4/32\n",
+        stdin: "addr add 198.51.100.4/24 dev eth1\naddr show dev eth1 to 198.51.100.4/32\nend\n",
       },
     ]);
     // The safety order, and nothing opened late: old loses it, exits, and only then does new get its batch.
     expect(s.timeline).toEqual([
-      "old: ip open",
+      "old: sh open",
       "new: sh open",
-      'old: ip stdin "addr del 198.51.100.4/24 dev eth0\\n"',
+      'old: sh stdin "addr del 198.51.100.4/24 dev eth0\\nend\\n"',
       "old: del 198.51.100.4/24 dev eth0",
-      "old: ip exit 0",
-      'new: sh stdin "addr add 198.51.100.4/24 dev eth1\\naddr show dev eth1 to 198.51.100.4/32\\n"',
+      "old: sh exit 0",
+      'new: sh stdin "addr add 198.51.100.4/24 dev eth1\\naddr show dev eth1 to 198.51.100.4/32\\nend\\n"',
       "new: add 198.51.100.4/24 dev eth1",
       `new: announce ${HABETS_GARP.join(" ")}`,
       "new: sh exit 0",
@@ -231,11 +259,11 @@ describe("net.move-address", () => {
     expect(s.old.host.commands().filter((a) => a[2] === "del")).toHaveLength(0);
   });
 
-  it("old failing to drop the address stops it: new gets an empty stdin, nothing is added or announced", async () => {
+  it("old failing to drop the address stops it: new's batch never comes (no end line), nothing is added or announced", async () => {
     const s = setup();
     // Old's del fails (someone removed the address between validation and the switch).
     s.old.host.on(
-      ["ip", "-batch", "-"],
+      ["sh", "-c", REMOVE],
       { exitCode: 2, stderr: "RTNETLINK answers: Operation not permitted" },
       {
         readsStdin: true,
@@ -249,12 +277,25 @@ describe("net.move-address", () => {
       message: expect.stringContaining("Operation not permitted; nothing was added on new"),
     });
     expect(s.timeline.slice(-3)).toEqual([
-      "old: ip exit 2",
+      "old: sh exit 2",
       'new: sh stdin ""',
-      `new: sh exit ${NOT_ADDED_EXIT}`,
+      `new: sh exit ${NOT_WHOLE_EXIT}`,
     ]);
     expect(s.neu.table.some((a) => a.address === "198.51.100.4")).toBe(false);
     expect(s.neu.announced).toEqual([]);
+  });
+
+  it("a pre-opened command that ends before saying ready changes nothing: neither side gets a batch", async () => {
+    const s = setup();
+    // New's script cannot start (say, no sh): it ends at once with 127, before any "ready".
+    s.neu.state.sayReady = false;
+    s.neu.host.on(["sh", "-c", ADD_AND_ANNOUNCE, "sh", REST], { exitCode: 127, stderr: "sh: not found" });
+    const err = await moveAddressStep(s.deps)
+      .run(makeCtx({ old: s.old.host, new: s.neu.host }).ctx, params)
+      .catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: "NET_MOVE_FAILED", message: expect.stringContaining("did not start") });
+    expect(s.old.table.some((a) => a.address === "198.51.100.4" && a.ifname === "eth0")).toBe(true);
+    expect(preopened(s.old.host).map((c) => c.stdin)).toEqual([""]);
   });
 
   it("new failing to add it is an error that says the address already left old (rollback puts it back)", async () => {
@@ -323,7 +364,7 @@ describe("net.move-address", () => {
       { ifname: "eth1", address: "198.51.100.4", prefix: 24 },
     ]);
     expect(preopened(s.neu.host).map((c) => c.stdin)).toEqual([
-      "addr del 198.51.100.4/32 dev lo\naddr add 198.51.100.4/24 dev eth1\naddr show dev eth1 to 198.51.100.4/32\n",
+      "addr del 198.51.100.4/32 dev lo\naddr add 198.51.100.4/24 dev eth1\naddr show dev eth1 to 198.51.100.4/32\nend\n",
     ]);
     expect(await step.verify(h.ctx, params)).toMatchObject({ ok: true });
     await step.undo!(h.ctx, params, undo);
@@ -392,7 +433,7 @@ describe("net.move-address", () => {
     expect(preopened(t.neu.host)).toEqual([
       {
         argv: ["sh", "-c", ADD_AND_ANNOUNCE, "sh", "198.51.100.4"],
-        stdin: "addr add 198.51.100.4/24 dev eth1\n",
+        stdin: "addr add 198.51.100.4/24 dev eth1\nend\n",
       },
     ]);
   });
