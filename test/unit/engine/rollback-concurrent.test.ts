@@ -416,6 +416,48 @@ describe("concurrent rollback: failures, irreversible steps, Ctrl-C", () => {
     expect(sorted(world)).toEqual(sorted(initialWorld()));
   });
 
+  it("a concurrent rollback killed at any of its journal writes is finished by running it again", async () => {
+    const plan = worldPlan();
+    for (let m = 1; m <= 1 + 8 * 2 + 1; m++) {
+      const dir = newDir();
+      const world = initialWorld();
+      const j = Journal.open({ stateDir: dir, plan });
+      await runPlan({
+        plan,
+        registry: new Harness(world).registry(),
+        hosts: hostsFor(plan),
+        journal: j,
+        concurrency: 3,
+      });
+      j.close();
+      // The harness "dies" at write m (half the line written, nothing after, every later change hangs).
+      const dying = new Harness(world, { crashAtWrite: m });
+      const dj = Journal.open({ stateDir: dir, io: dying.io() });
+      const p = rollbackJournal({
+        registry: dying.registry(),
+        hosts: hostsFor(plan),
+        journal: dj,
+        concurrency: 3,
+      });
+      p.catch(() => undefined);
+      await Promise.race([p, dying.crash.promise]);
+      await settle();
+      dj.close();
+      expect(dying.crashed, `crashed at write ${m}`).toBe(true);
+      const again = new Harness(world);
+      const aj = Journal.open({ stateDir: dir });
+      const r = await rollbackJournal({
+        registry: again.registry(),
+        hosts: hostsFor(plan),
+        journal: aj,
+        concurrency: 3,
+      });
+      aj.close();
+      expect(r.complete, `second rollback after a crash at write ${m}: ${r.message}`).toBe(true);
+      expect(sorted(world), `world after a crash at write ${m}`).toEqual(sorted(initialWorld()));
+    }
+  });
+
   it("with the real world steps, a concurrent rollback restores the initial world", async () => {
     for (const concurrency of [2, 3, 8]) {
       const dir = newDir();
