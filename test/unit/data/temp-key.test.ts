@@ -2,8 +2,10 @@
  * src/data: the per-file rsync lines and the temporary key's helpers, on FakeHosts (behaviour in
  * test/fakes/FAKE-HOST.md; commands scripted by test/unit/steps/files/sim.ts).
  */
-import { describe, expect, it } from "vitest";
-import { sshPortOf } from "../../../src/data/pull.js";
+import { once } from "node:events";
+import { PassThrough } from "node:stream";
+import { describe, expect, it, vi } from "vitest";
+import { rsyncPull, sshPortOf } from "../../../src/data/pull.js";
 import { LineSplitter, parseFileLine, parseProgress2, rsyncPullArgv } from "../../../src/data/rsync.js";
 import {
   createTempKey,
@@ -91,5 +93,62 @@ describe("temporary key helpers", () => {
   it("the pull uses the source's SSH port when the host has one, else 22", () => {
     expect(sshPortOf(new FakeHost("x"))).toBe(22);
     expect(sshPortOf(Object.assign(new FakeHost("y"), { port: 2222 }))).toBe(2222);
+  });
+});
+
+describe("rsyncPull's end of pass", () => {
+  it("does not wait on a timer for output streams that ended before the exit status came", async () => {
+    const s = hosts();
+    const key = await make(s);
+    /**
+     * A destination whose only behaviour is execStream: it writes one progress2 line, ends stdout and stderr,
+     * and resolves the exit status (0) only once both have emitted "end" (as ssh2 channels can: the exit status
+     * arriving after the output). Any other Host call throws.
+     */
+    const streamFirst = new Proxy(s.neu, {
+      get(target, prop, receiver) {
+        if (prop !== "execStream") return Reflect.get(target, prop, receiver) as unknown;
+        return () => {
+          const stdout = new PassThrough();
+          const stderr = new PassThrough();
+          const ended = Promise.all([once(stdout, "end"), once(stderr, "end")]);
+          setImmediate(() => {
+            stdout.end("     1000 100%  1.00MB/s    0:00:00 (xfr#1, to-chk=0/1)\n");
+            stderr.end();
+          });
+          return Promise.resolve({
+            stdin: new PassThrough(),
+            stdout,
+            stderr,
+            kill: () => undefined,
+            done: ended.then(() => ({ exitCode: 0 })),
+          });
+        };
+      },
+    });
+    // Only setTimeout is faked: a pull that needs the 2 s drain bound to fire never settles below.
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+    try {
+      let settled = false;
+      const p = rsyncPull(
+        {
+          host: (n) => (n === "old" ? s.old : streamFirst),
+          emit: () => undefined,
+          signal: new AbortController().signal,
+          now: () => new Date(0),
+        },
+        streamFirst,
+        s.old,
+        { sourceDir: "/src", destDir: "/dst", key, what: "t" },
+      ).then((b) => {
+        settled = true;
+        return b;
+      });
+      for (let i = 0; i < 100 && !settled; i++) await new Promise((r) => setImmediate(r));
+      expect(settled).toBe(true);
+      expect(await p).toBe(1000);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
