@@ -137,6 +137,12 @@ export interface StepImpl<P extends JsonObject = JsonObject> {
    * after a crash mid-rollback calls it again.
    */
   undo?(ctx: StepContext, params: P, undoData: JsonObject): Promise<void>;
+  /**
+   * Waits until whatever an interrupted attempt started on the hosts has ended (a manage tool keeps running after
+   * handover is killed). Called before the step's covering step is undone for a fresh redo (covered-redo.ts), so
+   * the redo never drops a database under a migration still running. `undoData` is the attempt's checkpoint.
+   */
+  awaitEarlierAttempt?(ctx: StepContext, params: P, undoData: JsonObject): Promise<void>;
 }
 
 export type StepRegistry = ReadonlyMap<string, StepImpl>;

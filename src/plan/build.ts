@@ -54,6 +54,7 @@ const TEMP_KEY_FILE = "/root/.ssh/authorized_keys";
  * supersedes the creation: once removed, a resume does not make the key again.
  */
 const TEMP_KEY_RESOURCE = "new:file:handover-temp-key";
+const TEMP_KEY_REMOVE = "data.temp-key.remove";
 const STALE_AFTER_MS = 24 * 3600 * 1000;
 /** A compute heard from within this long before the facts were gathered was running nova-compute. */
 const ALIVE_BEFORE_MS = 10 * 60 * 1000;
@@ -509,7 +510,7 @@ export function buildPlan(input: PlanInput, facts: Facts, catalog: Catalog): Pla
         `[old] append to ${TEMP_KEY_FILE}: from="${input.stagingAddress}",no-pty,no-agent-forwarding,no-port-forwarding,no-X11-forwarding ssh-ed25519 <key> handover-temp-<nonce>`,
       ],
       after: [install],
-      params: { from: "old", to: "new" },
+      params: { from: "old", to: "new", removedBy: TEMP_KEY_REMOVE },
     });
   }
   const withKey: JsonObject = tempKey ? { keyStep: tempKey } : {};
@@ -896,7 +897,9 @@ export function buildPlan(input: PlanInput, facts: Facts, catalog: Catalog): Pla
             user: spec.user,
             okExit: r.exit_ok,
             ...(r.repeat ? { repeatOnExit: r.repeat.again, maxRepeats: r.repeat.max } : {}),
-            coveredBy: coveredBy[0] ?? `prov.db.${s}`,
+            // Every database the tool writes: an interrupted sync is redone from fresh copies of all of them
+            // (nova's db sync writes nova and nova_cell0, not only nova_api).
+            coveredBy: oneOrList(coveredBy.length > 0 ? coveredBy : [`prov.db.${s}`]),
           },
         }),
       ];
@@ -982,7 +985,7 @@ export function buildPlan(input: PlanInput, facts: Facts, catalog: Catalog): Pla
       (d) => d === "data.glance.images" || (cinderFiles && d === "data.cinder.volumes"),
     );
     list.add({
-      id: "data.temp-key.remove",
+      id: TEMP_KEY_REMOVE,
       kind: "files.temp-key-remove",
       title: "Remove the temporary SSH key from old and new (the last copy that uses it is done)",
       phase: "data",
@@ -1026,7 +1029,10 @@ export function buildPlan(input: PlanInput, facts: Facts, catalog: Catalog): Pla
             ...(has("nova") ? ["nova.block_device_mapping"] : []),
             ...(has("cinder") ? ["cinder.volume_attachment"] : []),
           ],
-          coveredBy: has("nova") ? "db.nova.import" : "db.cinder.import",
+          coveredBy: oneOrList([
+            ...(has("nova") ? ["db.nova.import"] : []),
+            ...(has("cinder") ? ["db.cinder.import"] : []),
+          ]),
         },
       }),
     );
@@ -1720,4 +1726,10 @@ function computesBelow(c: Catalog, facts: Facts, source: string, target: string)
     : [];
   const stale = computes.filter((x) => silenceMs(facts, x) > STALE_AFTER_MS).map((x) => x.host);
   return { ...(oldest ? { oldest } : {}), tooOld, stale };
+}
+
+/** `params.coveredBy`: one step id, or the distinct ids when a step changes several databases. */
+function oneOrList(ids: readonly string[]): string | string[] {
+  const distinct = [...new Set(ids)];
+  return distinct.length === 1 ? distinct[0]! : distinct;
 }

@@ -82,7 +82,7 @@ export function undoDescription(s: StepState): string {
   const kind = undoKindOf(s.step.kind);
   if (kind === "read-only") return "nothing (read-only)";
   if (kind === "covered")
-    return `nothing of its own (covered by ${str(p, "coveredBy") ?? "another step"}'s undo)`;
+    return `nothing of its own (covered by ${coveringSteps(p) ?? "another step"}'s undo)`;
   return `the ${s.step.kind} step's own undo`;
 }
 
@@ -128,4 +128,15 @@ export function rollbackPreview(state: JournalState): RollbackPreview {
     }
   }
   return { ...(refused ? { refused } : {}), items };
+}
+
+/** `params.coveredBy` as text: one step id or a list of them. */
+function coveringSteps(p: JsonObject): string | undefined {
+  const c = p["coveredBy"];
+  if (typeof c === "string") return c;
+  if (Array.isArray(c)) {
+    const ids = c.filter((x): x is string => typeof x === "string");
+    return ids.length > 0 ? ids.join(" + ") : undefined;
+  }
+  return undefined;
 }

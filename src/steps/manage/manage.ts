@@ -272,6 +272,18 @@ export function manageStep(deps: StepDeps, kind = "svc.manage"): StepImpl {
       });
       return { exitCode: o.exitCode, runs: o.runs, token };
     },
+    async awaitEarlierAttempt(ctx, raw, undoData) {
+      if (typeof undoData.token !== "string") return; // never started its tool
+      const m = readManage(kind, raw);
+      await waitForEarlierRun(
+        deps,
+        ctx,
+        ctx.host("new"),
+        undoData.token,
+        `${m.service}: \`${m.argv.join(" ")}\``,
+        MANAGE_TIMEOUT_MS,
+      );
+    },
     async verify(ctx, raw) {
       const m = readManage(kind, raw);
       const check = checkFor(m) ?? m;

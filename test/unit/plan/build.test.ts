@@ -86,10 +86,20 @@ describe("the lab plan (victoria on bullseye -> zed on bookworm)", () => {
       (x) => undoKindOf(x.kind) === "covered" && x.irreversible === undefined,
     )) {
       const cover = s.params.coveredBy;
-      expect(typeof cover, s.id).toBe("string");
-      const id = typeof cover === "string" ? cover : "";
-      expect(undoKindOf(step(id).kind), `${s.id} covered by ${id}`).toBe("reversible");
+      const ids = typeof cover === "string" ? [cover] : Array.isArray(cover) ? cover : [];
+      expect(ids.length, s.id).toBeGreaterThan(0);
+      for (const id of ids) {
+        if (typeof id !== "string") throw new Error(`${s.id}: coveredBy holds a non-string`);
+        expect(undoKindOf(step(id).kind), `${s.id} covered by ${id}`).toBe("reversible");
+      }
     }
+  });
+
+  it("covers nova's syncs by the import of every database they write (a redo starts all of them over)", () => {
+    const cover = step("up.nova.db-sync").params.coveredBy;
+    expect(Array.isArray(cover) ? [...cover].sort() : cover).toEqual(
+      ["db.nova.import", "db.nova_api.import", "db.nova_cell0.import"].sort(),
+    );
   });
 
   it("lets a resume skip the preflight health checks once the freeze and provisioning changed what they read", () => {
