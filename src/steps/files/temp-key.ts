@@ -39,11 +39,11 @@ function readKey(kind: string, raw: JsonObject): KeyParams {
   return { from: p.str("from", "old"), to: p.str("to", "new") };
 }
 
-/** `keyStep` of a step that uses the run's key: the id of the files.temp-key step, or undefined. */
-export function keyStepParam(kind: string, raw: JsonObject): string | undefined {
-  const v = new Params(kind, raw).optStr("keyStep");
+/** A step id param (`keyStep` of a step that uses the run's key: the files.temp-key step), or undefined. */
+export function keyStepParam(kind: string, raw: JsonObject, name = "keyStep"): string | undefined {
+  const v = new Params(kind, raw).optStr(name);
   if (v !== undefined && !STEP_ID.test(v))
-    throw new UserError("PLAN_PARAM", `${kind}: unusual keyStep ${JSON.stringify(v)}`);
+    throw new UserError("PLAN_PARAM", `${kind}: unusual ${name} ${JSON.stringify(v)}`);
   return v;
 }
 
@@ -120,6 +120,10 @@ export function tempKeyStep(_deps: StepDeps): StepImpl {
       const p = readKey("files.temp-key", raw);
       const src = ctx.host(p.from);
       const dest = ctx.host(p.to);
+      // Gone on purpose once its removal step is done (a resume re-verifies done steps: not a warning then).
+      const removedBy = keyStepParam("files.temp-key", raw, "removedBy");
+      if (removedBy !== undefined && ctx.resultOf?.(removedBy) !== undefined)
+        return { ok: true, detail: `made, used, and removed by ${removedBy} as planned` };
       // Found from the hosts (verify runs before the journal holds the result): a key pair of ours on the
       // destination whose line is in the source's authorized_keys.
       const installed = new Set(await installedNonces(src));

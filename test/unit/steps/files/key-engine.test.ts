@@ -8,7 +8,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { Journal } from "../../../../src/engine/journal.js";
+import { JOURNAL_FILE, Journal } from "../../../../src/engine/journal.js";
 import { rollbackJournal } from "../../../../src/engine/rollback.js";
 import { runPlan } from "../../../../src/engine/run.js";
 import type { Plan, PlannedStep, StepRegistry } from "../../../../src/engine/step.js";
@@ -50,7 +50,7 @@ const plan: Plan = {
       phase: "warm",
       writes: ["new:file:handover-temp-key"],
       after: [],
-      params: { from: "old", to: "new" },
+      params: { from: "old", to: "new", removedBy: "data.temp-key.remove" },
     },
     sync("warm.glance.images", "warm", ["warm.temp-key"]),
     sync("data.glance.images", "delta", ["warm.temp-key", "warm.glance.images"]),
@@ -119,9 +119,18 @@ describe("the run's temporary key through the engine", () => {
     // Removed after the last pass.
     expect(w.old.fileText(AK)).toBe(JUMP_LINE);
     expect(w.tmp.removed).toEqual(w.tmp.made);
+    // Run again (a resume): everything verifies; the key gone on purpose is not a warning, and not made again.
+    const again = await w.run();
+    expect(again.ran).toEqual([]);
+    expect(w.tmp.made).toHaveLength(1);
 
     const journal = Journal.open({ stateDir: w.dir });
     try {
+      const notes = fs
+        .readFileSync(path.join(w.dir, JOURNAL_FILE), "utf8")
+        .split("\n")
+        .filter((l) => l.includes('"type":"note"') && l.includes('"level":"warn"'));
+      expect(notes).toEqual([]);
       const preview = rollbackPreview(journal.state());
       const item = (id: string) => preview.items.find((i) => i.stepId === id);
       expect(item("data.temp-key.remove")).toMatchObject({ action: "no-op" });
