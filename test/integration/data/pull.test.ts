@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { StepContext, StepEvent } from "../../../src/engine/step.js";
 import { createPullKey, rsyncPull, sshPortOf } from "../../../src/data/pull.js";
-import { removeTempKeys, tempKeyMissing, type TempKey } from "../../../src/data/temp-key.js";
+import { createTempKey, removeTempKeys, tempKeyMissing, type TempKey } from "../../../src/data/temp-key.js";
 import { SshHost } from "../../../src/hosts/ssh-host.js";
 import { UserError } from "../../../src/lib/errors.js";
 import { sshdSkipReason, startSshd, type Sshd } from "../hosts/fixtures/sshd.js";
@@ -43,6 +43,9 @@ describe.skipIf(skip !== undefined)(
     let work: string;
     let authorizedKeys: string;
     let original: string;
+    /** Every key dir a test made: removed in afterAll even when a test failed midway (other tests check /tmp). */
+    const made: string[] = [];
+    const record = (r: { dir: string }): void => void made.push(r.dir);
 
     beforeAll(async () => {
       sshd = await startSshd();
@@ -65,6 +68,8 @@ describe.skipIf(skip !== undefined)(
     });
 
     afterAll(async () => {
+      for (const d of made)
+        if (/^\/tmp\/handover-[A-Za-z0-9]{8,}$/.test(d)) rmSync(d, { recursive: true, force: true });
       await Promise.allSettled([old?.close(), neu?.close()]);
       await sshd?.stop();
       if (work) rmSync(work, { recursive: true, force: true });
@@ -72,16 +77,14 @@ describe.skipIf(skip !== undefined)(
 
     const key = (fromAddress = "127.0.0.1"): Promise<TempKey> =>
       fromAddress === "127.0.0.1"
-        ? createPullKey(neu, old, () => undefined, { authorizedKeys })
-        : import("../../../src/data/temp-key.js").then((m) =>
-            m.createTempKey(neu, old, {
-              fromAddress,
-              sourceAddress: "127.0.0.1",
-              port: sshd.port,
-              onRecord: () => undefined,
-              authorizedKeys,
-            }),
-          );
+        ? createPullKey(neu, old, record, { authorizedKeys })
+        : createTempKey(neu, old, {
+            fromAddress,
+            sourceAddress: "127.0.0.1",
+            port: sshd.port,
+            onRecord: record,
+            authorizedKeys,
+          });
 
     it("one key serves several passes (full, then delta); per-file bytes reported; removal locks rsync out again", async () => {
       const src = join(work, "src");
@@ -180,7 +183,7 @@ describe.skipIf(skip !== undefined)(
           destDir: dst,
           what: "m",
           authorizedKeys,
-          ...(o.key ? { key: o.key } : { record: () => undefined }),
+          ...(o.key ? { key: o.key } : { record }),
         });
       const k = await key();
       const rounds: { perPass: number; shared: number; keyOnce: number }[] = [];
