@@ -2,7 +2,9 @@
  * files.sync: rsync pulled by the destination from the source over SSH with a temporary, address-restricted key
  * (src/data). `warm` runs while the cloud is live (before the freeze); `delta` inside the freeze copies only what
  * changed since. With `verifyChecksums: glance` every image file's md5 (and multihash where set) must equal what
- * glance recorded, or the step fails naming the image. The source is only read.
+ * glance recorded, or the step fails naming the image: the files the pass copied are checked by run (an error
+ * with what to do), all of them by verify (which the engine runs right after run, and on resume). The source is
+ * only read.
  *
  * Undo removes the files the step created on the destination: the names present before the FIRST attempt are
  * journaled (checkpoint) before anything is copied.
@@ -68,9 +70,13 @@ export async function cleanupKeys(
 }
 
 export function filesSyncStep(deps: StepDeps): StepImpl {
-  async function verifyGlance(ctx: StepContext, p: SyncParams): Promise<string[]> {
-    const images = await readImageRecords(deps, ctx, p.from, p.path);
-    return checkImageFiles(ctx.host(p.to), images);
+  async function verifyGlance(
+    ctx: StepContext,
+    p: SyncParams,
+    only: (file: string) => boolean = () => true,
+  ): Promise<string[]> {
+    const images = (await readImageRecords(deps, ctx, p.from, p.path)).filter((i) => only(i.file));
+    return images.length === 0 ? [] : checkImageFiles(ctx.host(p.to), images);
   }
 
   return {
@@ -99,10 +105,12 @@ export function filesSyncStep(deps: StepDeps): StepImpl {
       await dest.run(["mkdir", "-p", "--", p.path]);
       const started = ctx.now().getTime();
       const key = await sharedKey(ctx, p.keyStep, dest, src);
+      const copied = new Set<string>();
       const bytes = await rsyncPull(ctx, dest, src, {
         sourceDir: p.path,
         destDir: p.path,
         what: `${p.pass} copy of ${p.path}`,
+        onFile: (name) => copied.add(`${p.path}/${name}`),
         ...(key
           ? { key }
           : {
@@ -120,7 +128,10 @@ export function filesSyncStep(deps: StepDeps): StepImpl {
         message: `${p.path}: ${p.pass} pass moved ${bytes} bytes in ${seconds.toFixed(1)} s`,
       });
       if (p.verifyChecksums === "glance") {
-        const problems = await verifyGlance(ctx, p);
+        // The files this pass copied, checked here so a mismatch fails with what to do. Every other image is
+        // proven by verify(), which the engine runs right after and which hashes them all: checking all of them
+        // here too would read every image twice more inside the freeze window.
+        const problems = copied.size === 0 ? [] : await verifyGlance(ctx, p, (file) => copied.has(file));
         if (problems.length > 0) {
           throw new UserError(
             "IMAGE_CHECKSUM_MISMATCH",

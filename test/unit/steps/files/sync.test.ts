@@ -104,6 +104,36 @@ describe("files.sync", () => {
     });
   });
 
+  it("delta: run hashes only the files the pass copied; verify hashes every image and names a bad one", async () => {
+    const s = setup();
+    const step = filesSyncStep(s.deps);
+    await step.run(makeCtx({ old: s.old, new: s.neu }).ctx, warm);
+    // The warm copy of 2222 went bad on new since; the delta pass re-sends only 1111 (rsync's quick check).
+    s.neu.setFile(`${DIR}/22222222-bbbb`, "another imagE");
+    s.neu.on(
+      (a) => a[0] === "rsync",
+      ({ host }) => {
+        host.setFile(`${DIR}/11111111-aaaa`, IMAGES["11111111-aaaa"]!);
+        return {
+          stdout:
+            "handover-file 18 11111111-aaaa\n          18 100%  1.00MB/s    0:00:00 (xfr#1, to-chk=0/2)\n",
+        };
+      },
+    );
+    const before = s.neu.commands().length;
+    const h = makeCtx({ old: s.old, new: s.neu });
+    await step.run(h.ctx, delta);
+    const hashed = s.neu
+      .commands()
+      .slice(before)
+      .filter((a) => /^(md5|sha512)sum$/.test(a[0] ?? ""));
+    expect(hashed.map((a) => a.slice(2))).toEqual([[`${DIR}/11111111-aaaa`], [`${DIR}/11111111-aaaa`]]);
+    expect(await step.verify(h.ctx, delta)).toMatchObject({
+      ok: false,
+      detail: expect.stringMatching(/22222222-bbbb \(img-2222\): md5/),
+    });
+  });
+
   it("a copied file that does not match glance's checksum fails the step naming the image", async () => {
     const s = setup({ corrupt: "11111111-aaaa" });
     const h = makeCtx({ old: s.old, new: s.neu });
