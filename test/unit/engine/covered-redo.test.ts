@@ -476,7 +476,7 @@ describe("a crash at every position of the database plan", () => {
       processes++;
       const r = await proc(dir, world, dbPlan(), f);
       if (r.outcome === "completed") return { world, processes };
-      if (r.outcome !== "crashed") throw (r.outcome).failed;
+      if (r.outcome !== "crashed") throw r.outcome.failed;
     }
     throw new Error("no completion after 5 processes");
   }
