@@ -474,8 +474,11 @@ async function askComputes(
     const hosts: NonNullable<AnswersInput["computes"]["hosts"]> = [];
     let defaults = ssh_defaults;
     for (const name of discovered) {
-      // Each host is contacted now at the name nova reports: its key shown and trusted, its login tried.
-      const ssh = await check(name, name, `computes.hosts.${name}.ssh`);
+      // Each host is contacted now at the name nova reports (or where the previous answers reached it): its key
+      // shown and trusted, its login tried.
+      const prevIndex = prevHosts.findIndex((_, j) => str(prevHosts, j, "name") === name);
+      const known = prevIndex >= 0 ? str(prevHosts, prevIndex, "ssh", "address") : undefined;
+      const ssh = await check(name, known ?? name, `computes.hosts.${name}.ssh`);
       if (!same && defaults === undefined) {
         const { address: _a, ...rest } = ssh;
         defaults = rest;

@@ -361,6 +361,31 @@ describe("wizard flow", () => {
     expect(again.ask.asked.some((a) => a.id.endsWith("trust_host_key"))).toBe(false);
   });
 
+  it("re-running keeps discovered computes reached at typed addresses (their names do not resolve)", async () => {
+    const m = machines();
+    delete m["compute1:22"];
+    delete m["compute2:22"];
+    m["198.51.100.10:22"] = { ...machines()["compute1:22"]!, key: "C1KEY" };
+    m["198.51.100.11:22"] = { ...machines()["compute2:22"]!, key: "C2KEY" };
+    const first = world(
+      {
+        ...LAB_SCRIPT,
+        "computes.hosts.compute1.ssh.address": "198.51.100.10",
+        "computes.hosts.compute2.ssh.address": "198.51.100.11",
+      },
+      { machines: m },
+    );
+    const one = load(await runWizardFlow(first.deps, undefined));
+    expect(one.answers.computes.hosts.map((h) => [h.name, h.ssh.address])).toEqual([
+      ["compute1", "198.51.100.10"],
+      ["compute2", "198.51.100.11"],
+    ]);
+    const again = world({}, { probe: first.probe });
+    const two = load(await runWizardFlow(again.deps, parseYaml(one.text)));
+    expect(two.answers).toEqual(one.answers);
+    expect(again.ask.asked.some((a) => a.id === "computes.hosts.compute1.ssh.address")).toBe(false);
+  });
+
   it("a target release older than the source is refused with the reason", async () => {
     const w = world({ ...LAB_SCRIPT, target_release: ["ussuri", "zed"] });
     await runWizardFlow(w.deps, undefined);
