@@ -169,16 +169,22 @@ export async function withRenderer<T>(
   scope: EngineScope,
   plan: Pick<Plan, "steps" | "sourceRelease" | "targetRelease">,
   io: CliIo,
-  deps: Pick<EngineCommandDeps, "tty">,
+  deps: Pick<EngineCommandDeps, "tty" | "signal">,
   plain: boolean,
   body: (emit: (e: EngineEvent) => void) => Promise<T>,
 ): Promise<T> {
   const renderer = await startRenderer(plan, io, deps, plain);
   scope.renderer = renderer;
+  // withSigint's "stopping" line goes to stderr, which a live view draws over: tell the view too.
+  const onAbort = (): void =>
+    renderer.handle({ type: "log", level: "warn", at: new Date().toISOString(), message: STOPPING });
+  const live = io.isTTY && !plain;
+  if (live) deps.signal?.addEventListener("abort", onAbort, { once: true });
   try {
     // Through the scope: events after the end (none expected) are dropped rather than drawn.
     return await body((e) => scope.renderer?.handle(e));
   } finally {
+    deps.signal?.removeEventListener("abort", onAbort);
     await renderer.end();
     scope.renderer = undefined;
   }
@@ -212,6 +218,8 @@ export function engineAction<O>(
  * Runs `body` with an AbortSignal that SIGINT aborts: the first Ctrl-C asks the engine to stop at a step boundary,
  * a second one leaves at once. Kept thin: the commands take the signal as a parameter and never see the process.
  */
+const STOPPING = "Ctrl-C: stopping once the running steps reach a safe point (Ctrl-C again to quit at once)…";
+
 export async function withSigint<T>(io: CliIo, body: (signal: AbortSignal) => Promise<T>): Promise<T> {
   const ac = new AbortController();
   const onSigint = (): void => {
@@ -223,7 +231,7 @@ export async function withSigint<T>(io: CliIo, body: (signal: AbortSignal) => Pr
       if (io.isTTY) process.stdout.write("\u001b[?25h");
       process.exit(130);
     }
-    io.stderr("Ctrl-C: stopping once the running steps reach a safe point (Ctrl-C again to quit at once)…");
+    io.stderr(STOPPING);
     ac.abort();
   };
   process.on("SIGINT", onSigint);

@@ -111,7 +111,12 @@ export class ListrView implements ProgressRenderer {
 
   handle(e: EngineEvent): void {
     const s = this.model.apply(e);
-    if (!s) return;
+    if (!s) {
+      // A run-wide warning (Ctrl-C received, a redo decided): a line written beside the live view would be drawn
+      // over, so it goes into the titles of the phases still running, where it stays until they end.
+      if (e.type === "log" && e.level === "warn") this.notice(e.message);
+      return;
+    }
     const t = this.steps.get(s.id);
     if (!t) return;
     switch (e.type) {
@@ -149,6 +154,12 @@ export class ListrView implements ProgressRenderer {
         break;
     }
     this.updatePhase(s.phase);
+  }
+
+  private notice(message: string): void {
+    for (const [phase, pt] of this.phases) {
+      if (this.model.counts(phase).running > 0) pt.title$ = `${phase}  ! ${message}`;
+    }
   }
 
   /** A phase spins while any of its steps runs; it is failed only once none runs (listr2 fails a failed task's running subtasks). */

@@ -89,6 +89,21 @@ describe("ListrView", () => {
     expect(written()).toContain("db.nova  do db.nova: mysql exited 1");
   });
 
+  it("shows a run-wide warning (Ctrl-C received) in the titles of the phases still running, not beside the view", async () => {
+    const { v, frame } = await view([
+      { type: "step-start", stepId: "db.nova", at: at(0) },
+      {
+        type: "log",
+        level: "warn",
+        at: at(1),
+        message: "Ctrl-C: stopping once the running steps reach a safe point",
+      },
+    ]);
+    expect(frame).toMatch(/databases {2}! Ctrl-C: stopping once the running steps reach a safe point/);
+    expect(frame).not.toMatch(/preflight {2}!/);
+    await v.end();
+  });
+
   it("suspends for a prompt (stops drawing) and resumes with a fresh frame", async () => {
     const { v, written } = await view([{ type: "step-start", stepId: "pre.a", at: at(0) }]);
     await v.suspend();
