@@ -406,7 +406,7 @@ function transfersSection(m: ReportModel): string {
       td(
         t.volumes === undefined
           ? esc(t.what)
-          : `${esc(`${t.volumes} volume(s) in ${t.what}`)}<br><span class="muted">${esc(`provisioned ${formatBytes(t.provisionedBytes ?? 0)}; bytes moved are not recorded`)}</span>`,
+          : `${esc(`${t.volumes} volume(s) in ${t.what}`)}<br><span class="muted">${esc(`provisioned ${formatBytes(t.provisionedBytes ?? 0)}${t.bytes === undefined ? "; bytes moved are not recorded" : ""}`)}</span>`,
       ),
       td(esc(t.pass ?? "—")),
       td(statusBadge(t.status)),

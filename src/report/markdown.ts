@@ -292,7 +292,7 @@ function transfersPart(m: ReportModel): string[] {
         t.volumes === undefined
           ? mdCell(t.what)
           : mdCell(
-              `${t.volumes} volume(s) in ${t.what} (provisioned ${formatBytes(t.provisionedBytes ?? 0)}; bytes moved not recorded)`,
+              `${t.volumes} volume(s) in ${t.what} (provisioned ${formatBytes(t.provisionedBytes ?? 0)}${t.bytes === undefined ? "; bytes moved not recorded" : ""})`,
             ),
         mdCell(t.pass ?? "—"),
         t.status,

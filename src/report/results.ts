@@ -74,6 +74,8 @@ export function transfers(state: JournalState, done: ReadonlyMap<string, DoneRec
       finished: done.has(s.id),
       ...(pass === undefined ? {} : { pass }),
     };
+    const bytes = num(u, "bytes");
+    const seconds = num(u, "seconds");
     if (kind === "volumes.copy") {
       const vols = arr(p["volumes"]).map((v) => obj(v));
       const gb = vols.reduce((sum, v) => sum + (num(v, "sizeGb") ?? 0), 0);
@@ -82,11 +84,12 @@ export function transfers(state: JournalState, done: ReadonlyMap<string, DoneRec
         what: `${str(p, "backend") ?? "?"} ${str(p, "location") ?? ""}`.trim(),
         volumes: vols.length,
         provisionedBytes: gb * GIB,
+        // Journaled by volumes.copy since it reuses the run's key (older journals have no figures).
+        ...(bytes === undefined ? {} : { bytes }),
+        ...(seconds === undefined ? {} : { seconds }),
       });
       continue;
     }
-    const bytes = num(u, "bytes");
-    const seconds = num(u, "seconds");
     out.push({
       ...base,
       what: kind === "db.copy" ? `database ${str(p, "database") ?? "?"}` : (str(p, "path") ?? "?"),

@@ -92,10 +92,12 @@ describe("report model", () => {
     expect(m.configDiffs[0]!.files[0]!.unified).toContain(
       "+connection = mysql+pymysql://nova:****@127.0.0.1/nova",
     );
-    expect(m.totalBytes).toBe(3 * 1024 ** 3 + 50 * 1024 ** 2 + 10 * 1024 ** 2);
+    expect(m.totalBytes).toBe(4 * 1024 ** 3 + 50 * 1024 ** 2 + 10 * 1024 ** 2);
     expect(m.transfers.find((t) => t.kind === "volumes.copy")).toMatchObject({
       volumes: 2,
       provisionedBytes: 3 * 1024 ** 3,
+      bytes: 1024 ** 3,
+      seconds: 8,
     });
     expect(m.warnings.map((w) => w.source)).toEqual(["plan", "note"]);
   });

@@ -222,6 +222,8 @@ export function undoDataFor(id: string): { undoData: JsonObject; verify: string 
           location: "cinder-volumes",
           created: ["v1", "v2"],
           tempKeys: [],
+          bytes: 1024 ** 3,
+          seconds: 8,
           verified: 2,
         },
         verify: "2 volume(s) on new, sizes equal",
