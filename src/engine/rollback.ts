@@ -33,6 +33,7 @@ import { buildContext } from "./context.js";
 import type { Journal, JournalRecord, JournalState, StepState } from "./journal.js";
 import { stepsConflict } from "./resources.js";
 import type { EngineEvent, Phase, StepRegistry } from "./step.js";
+import { safeEmit } from "./safe-emit.js";
 
 export type UndoOutcomeKind =
   /** undo ran and returned. */
@@ -199,7 +200,8 @@ export async function rollbackJournal(o: RollbackOptions): Promise<RollbackResul
   }
   const now = o.now ?? (() => new Date());
   const signal = o.signal ?? new AbortController().signal;
-  const emit = o.emit ?? (() => undefined);
+  // A renderer failure is journaled (once), never thrown into a step.
+  const emit = safeEmit(o.emit, (message) => o.journal.append({ type: "note", level: "warn", message }));
   const at = (): string => now().toISOString();
   const deps = { journal, hosts: o.hosts, signal, now, emit };
 

@@ -48,6 +48,7 @@ import {
   type PauseIo,
   type PausePoint,
 } from "./test-pause.js";
+import { safeEmit } from "./safe-emit.js";
 
 export const DEFAULT_CONCURRENCY = 4;
 
@@ -123,7 +124,8 @@ export async function runPlan(o: RunPlanOptions): Promise<RunSummary> {
   }
   const now = o.now ?? (() => new Date());
   const signal = o.signal ?? new AbortController().signal;
-  const emit = o.emit ?? (() => undefined);
+  // A renderer failure is journaled (once), never thrown into a step.
+  const emit = safeEmit(o.emit, (message) => o.journal.append({ type: "note", level: "warn", message }));
   const deps: ContextDeps = { journal, hosts, signal, now, emit };
   const at = (): string => now().toISOString();
 

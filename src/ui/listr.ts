@@ -32,6 +32,20 @@ import type { ProgressRenderer } from "./renderer.js";
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- listr2's Task is generic over renderer classes we never name
 type Task = ListrTaskObject<object, any, any>;
 
+/**
+ * A step's progress line. listr2's renderer drops a task's output buffer once the task is finalized but keeps its
+ * output listener, so output for a task that runs again in the same run (undone and redone by a covered redo)
+ * throws inside listr2 (`Cannot read properties of undefined (reading 'write')`, seen on the lab). A progress line
+ * is not worth failing a step for: that line is dropped; the task's state still shows.
+ */
+function setOutput(t: Task, text: string): void {
+  try {
+    t.output$ = text;
+  } catch {
+    // see above
+  }
+}
+
 export interface ListrViewOptions {
   /** The terminal. @default process.stdout */
   readonly stdout?: NodeJS.WriteStream;
@@ -121,7 +135,7 @@ export class ListrView implements ProgressRenderer {
     if (!t) return;
     switch (e.type) {
       case "step-start":
-        t.output$ = "";
+        setOutput(t, "");
         t.state$ = ListrTaskState.STARTED;
         break;
       case "step-done":
@@ -137,7 +151,7 @@ export class ListrView implements ProgressRenderer {
         t.state$ = ListrTaskState.FAILED;
         break;
       case "step-progress":
-        t.output$ = progressText(s, this.nowMs());
+        setOutput(t, progressText(s, this.nowMs()));
         break;
       case "undo-start":
         t.state$ = ListrTaskState.ROLLING_BACK;
@@ -150,7 +164,7 @@ export class ListrView implements ProgressRenderer {
         t.state$ = ListrTaskState.FAILED;
         break;
       case "log":
-        if (e.level === "warn") t.output$ = `! ${e.message}`;
+        if (e.level === "warn") setOutput(t, `! ${e.message}`);
         break;
     }
     this.updatePhase(s.phase);

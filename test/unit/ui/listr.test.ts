@@ -104,6 +104,23 @@ describe("ListrView", () => {
     await v.end();
   });
 
+  it("a step undone and run again in the same run (a covered redo) shows its progress again without throwing", async () => {
+    const { v } = await view([
+      { type: "step-start", stepId: "db.nova", at: at(0) },
+      { type: "step-progress", stepId: "db.nova", at: at(1), message: "nova: 1 MiB", bytes: 1048576 },
+      { type: "step-done", stepId: "db.nova", at: at(2) },
+    ]);
+    v.frame();
+    v.handle({ type: "undo-start", stepId: "db.nova", at: at(3) });
+    v.handle({ type: "undo-done", stepId: "db.nova", at: at(4) });
+    v.frame();
+    v.handle({ type: "step-start", stepId: "db.nova", at: at(5) });
+    v.handle({ type: "step-progress", stepId: "db.nova", at: at(6), message: "nova: 2 MiB", bytes: 2097152 });
+    expect(v.frame()).toContain("db.nova");
+    v.handle({ type: "step-done", stepId: "db.nova", at: at(7) });
+    await v.end();
+  });
+
   it("suspends for a prompt (stops drawing) and resumes with a fresh frame", async () => {
     const { v, written } = await view([{ type: "step-start", stepId: "pre.a", at: at(0) }]);
     await v.suspend();
