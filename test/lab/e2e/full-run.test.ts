@@ -16,6 +16,7 @@ import type { Controllers } from "../../../src/cli/open-controllers.js";
 import type { SqlReader } from "../../../src/discovery/sql.js";
 import type { JournalRecord } from "../../../src/engine/journal.js";
 import type { SshHost } from "../../../src/hosts/ssh-host.js";
+import { execIn, findHost } from "../../../lab/enter.js";
 import { labDescribe } from "../setup/lab-context.js";
 import {
   controllers,
@@ -117,6 +118,18 @@ labDescribe("handover run: Victoria -> Zed on the lab, uninterrupted", () => {
     expect(end).toMatchObject({ type: "run-end", outcome: "completed" });
     // switch: never: no address moved.
     expect([...doneSteps(journal).keys()].filter((id) => id.startsWith("net.switch"))).toEqual([]);
+  });
+
+  it("pins compute RPC on the compute host too (issue 5): compute1's nova.conf says [upgrade_levels] compute = auto", () => {
+    const r = execIn(findHost("compute1"), [
+      "crudini",
+      "--get",
+      "/etc/nova/nova.conf",
+      "upgrade_levels",
+      "compute",
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.trim()).toBe("auto");
   });
 
   it("keystone: db_sync --check says up to date (or only the deferred contract is left)", async () => {
@@ -261,7 +274,17 @@ labDescribe("handover run: Victoria -> Zed on the lab, uninterrupted", () => {
     ]);
     expect(api.exitCode, api.stderr).toBe(0);
     expect(api.stdout.trim().split("\n").length).toBe(4);
-    console.info(`rollback ${rb.seconds.toFixed(1)} s`);
+    // The compute's pin is undone with the rest (the lab's nova.conf had none).
+    const pin = execIn(findHost("compute1"), [
+      "crudini",
+      "--get",
+      "/etc/nova/nova.conf",
+      "upgrade_levels",
+      "compute",
+    ]);
+    expect(pin.stdout.trim()).not.toBe("auto");
+    const serving = /serving again after ([\d.]+) s/.exec(rb.output)?.[1];
+    console.info(`rollback ${rb.seconds.toFixed(1)} s; old serving again after ${serving ?? "?"} s`);
   });
 
   it("after the rollback every old table is still as it was at the start", async () => {
