@@ -317,3 +317,16 @@ export function confirmGate(o: {
 function str(v: unknown): string {
   return typeof v === "string" ? v : "";
 }
+
+/** `--concurrency N` of run and rollback (the answers' options.concurrency when absent). */
+export function parseConcurrency(value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 64) {
+    throw new UserError(
+      "BAD_CONCURRENCY",
+      `--concurrency must be a whole number from 1 to 64, not ${value}.`,
+    );
+  }
+  return n;
+}

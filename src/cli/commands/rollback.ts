@@ -19,6 +19,7 @@ import {
   confirmOrRefuse,
   engineAction,
   engineCommand,
+  parseConcurrency,
   realEngineDeps,
   registryWithGate,
   requireJournal,
@@ -33,18 +34,6 @@ import { loadRun } from "../session.js";
 
 export interface RollbackOptions extends EngineCommandOptions {
   readonly concurrency?: string;
-}
-
-function parseConcurrency(value: string | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > 64) {
-    throw new UserError(
-      "BAD_CONCURRENCY",
-      `--concurrency must be a whole number from 1 to 64, not ${value}.`,
-    );
-  }
-  return n;
 }
 
 const TOUCHED = new Set(["done", "running", "failed", "undoing", "undo-failed"]);

@@ -20,6 +20,7 @@ import type { Facts } from "../../plan/facts.js";
 import {
   engineAction,
   engineCommand,
+  parseConcurrency,
   realEngineDeps,
   registryWithGate,
   resumeCommands,
@@ -46,18 +47,6 @@ export interface RunOptions extends EngineCommandOptions {
   readonly concurrency?: string;
   readonly replan?: boolean;
   readonly acceptPlanChange?: boolean;
-}
-
-function parseConcurrency(value: string | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > 64) {
-    throw new UserError(
-      "BAD_CONCURRENCY",
-      `--concurrency must be a whole number from 1 to 64, not ${value}.`,
-    );
-  }
-  return n;
 }
 
 interface Planned {
