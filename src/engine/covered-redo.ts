@@ -15,7 +15,7 @@
  * short): a fresh C wipes their work, so they run again too. Steps not covered by C are left as they are.
  *
  * A killed handover does not kill what it started on the hosts: the interrupted step's tool (a `db sync`) may still
- * be running. Before undoing C, the engine calls `awaitEarlierAttempt` (below) of each interrupted step that has
+ * be running. Before undoing C, the engine calls `StepImpl.awaitEarlierAttempt` (step.ts) of each interrupted step that has
  * one, so the drop and re-import never race a migration still running on the old copy.
  *
  * The fresh start is NOT taken (the interrupted step is verified and re-run in place, as for any other step, with
@@ -24,24 +24,7 @@
  * never saw, and a re-import would lose them).
  */
 import type { JournalState, StepState, StepStatus } from "./journal.js";
-import type { JsonObject, Plan, PlannedStep, StepContext, StepRegistry } from "./step.js";
-
-/**
- * Optional on a StepImpl (not yet part of step.ts's StepImpl): wait until whatever an interrupted attempt of the
- * step started on the hosts has ended (svc.manage: the tool carrying the attempt's token, see
- * src/steps/earlier-run.ts). `undoData` is what the attempt checkpointed. Called before its covering step is undone.
- */
-export interface AwaitsEarlierAttempt {
-  awaitEarlierAttempt(ctx: StepContext, params: JsonObject, undoData: JsonObject): Promise<void>;
-}
-
-export function awaitsEarlierAttempt(impl: unknown): impl is AwaitsEarlierAttempt {
-  return (
-    typeof impl === "object" &&
-    impl !== null &&
-    typeof (impl as Partial<AwaitsEarlierAttempt>).awaitEarlierAttempt === "function"
-  );
-}
+import type { Plan, PlannedStep, StepRegistry } from "./step.js";
 
 export interface CoveredRedo {
   /** Covering steps to undo before running them again. */

@@ -28,7 +28,7 @@ import type { Host } from "../hosts/host.js";
 import { BugError, UserError, errorMessage } from "../lib/errors.js";
 import { buildContext, type ContextDeps } from "./context.js";
 import { planHash, type Journal, type StepState } from "./journal.js";
-import { awaitsEarlierAttempt, planCoveredRedo } from "./covered-redo.js";
+import { planCoveredRedo } from "./covered-redo.js";
 import { stepsConflict, supersedes } from "./resources.js";
 import type {
   EngineEvent,
@@ -179,7 +179,7 @@ export async function runPlan(o: RunPlanOptions): Promise<RunSummary> {
     for (const id of redo.settleFirst.get(step.id) ?? []) {
       const other = plan.steps.find((s) => s.id === id);
       const otherImpl = other ? registry.get(other.kind) : undefined;
-      if (!other || !awaitsEarlierAttempt(otherImpl)) continue;
+      if (!other || !otherImpl?.awaitEarlierAttempt) continue;
       const undoData = state.byId.get(id)?.undoData ?? {};
       try {
         await otherImpl.awaitEarlierAttempt(buildContext(other, deps, undoData).ctx, other.params, undoData);

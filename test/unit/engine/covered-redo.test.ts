@@ -18,7 +18,7 @@
  */
 import * as fs from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
-import { planCoveredRedo, type AwaitsEarlierAttempt } from "../../../src/engine/covered-redo.js";
+import { planCoveredRedo } from "../../../src/engine/covered-redo.js";
 import { Journal, deriveState, planHash, type JournalRecord } from "../../../src/engine/journal.js";
 import { runPlan } from "../../../src/engine/run.js";
 import type { JsonObject, Plan, PlannedStep, StepImpl, StepRegistry } from "../../../src/engine/step.js";
@@ -87,7 +87,7 @@ function dbRegistry(h: Harness): StepRegistry {
       Promise.resolve({ ok: h.world.get(`${db(p)}.cell`) === "mapped", detail: `${db(p)}.cell checked` }),
     undo: () => Promise.resolve(),
   };
-  const sync: StepImpl & AwaitsEarlierAttempt = {
+  const sync: StepImpl = {
     kind: "sync",
     async run(ctx, p) {
       ctx.checkpoint?.({ token: `tok-${db(p)}` });
