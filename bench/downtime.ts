@@ -26,6 +26,8 @@ import { parseArgs } from "node:util";
 import { loadAnswers } from "../src/answers/index.js";
 import type { SecretRef } from "../src/answers/schema.js";
 import type { JournalRecord } from "../src/engine/journal.js";
+// The engine's test hook: pause at a step, write a marker, wait to be killed.
+import { TEST_PAUSE_FILE_VAR, TEST_PAUSE_VAR } from "../src/engine/test-pause.js";
 import { NEW_MYSQL_PASS_FILE, OLD_MYSQL_PASS_FILE } from "../lab/paths.js";
 import {
   E2E_DIR,
@@ -52,9 +54,6 @@ import {
 const SCRIPT = join(REPO, "bench/seed-002/migrate.sh");
 /** handover's freeze step in the lab's plan (src/plan/build.ts): where the provisioning-only run is paused. */
 const FREEZE_STEP = "freeze.apis";
-/** The engine's test hook (src/engine/test-pause.ts): pause at a step, write a marker, wait to be killed. */
-const TEST_PAUSE_VAR = "HANDOVER_TEST_PAUSE";
-const TEST_PAUSE_FILE_VAR = "HANDOVER_TEST_PAUSE_FILE";
 
 function log(text: string): void {
   console.log(`[bench] ${text}`);
