@@ -132,11 +132,6 @@ export function rollbackPreview(state: JournalState): RollbackPreview {
 
 /** `params.coveredBy` as text: one step id or a list of them. */
 function coveringSteps(p: JsonObject): string | undefined {
-  const c = p["coveredBy"];
-  if (typeof c === "string") return c;
-  if (Array.isArray(c)) {
-    const ids = c.filter((x): x is string => typeof x === "string");
-    return ids.length > 0 ? ids.join(" + ") : undefined;
-  }
-  return undefined;
+  const ids = [str(p, "coveredBy"), ...arr(p["coveredBy"])].filter((x): x is string => typeof x === "string");
+  return ids.length > 0 ? ids.join(" + ") : undefined;
 }
