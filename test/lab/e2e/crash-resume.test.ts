@@ -14,14 +14,13 @@
  * the phases order before the imports), so a paused run cannot already have done the next position's step; a run
  * that ends without reaching its pause fails the test with its own output.
  */
-import { spawn } from "node:child_process";
-import { existsSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import type { Controllers } from "../../../src/cli/open-controllers.js";
 import type { SqlReader } from "../../../src/discovery/sql.js";
 import type { JournalRecord } from "../../../src/engine/journal.js";
-import { TEST_PAUSE_FILE_VAR, TEST_PAUSE_VAR, type PausePoint } from "../../../src/engine/test-pause.js";
+import type { PausePoint } from "../../../src/engine/test-pause.js";
 import { labDescribe } from "../setup/lab-context.js";
 import {
   controllers,
@@ -31,9 +30,11 @@ import {
   migrationAnswers,
   phaseTimings,
   readJournal,
-  REPO,
   resetLab,
+  runPausedAt,
+  startedNotDone,
   type HandoverResult,
+  type PausedRun,
 } from "./e2e-helpers.js";
 
 interface KillPoint {
@@ -66,81 +67,6 @@ const KILLS: readonly KillPoint[] = [
     point: "before-run",
   },
 ];
-
-interface PausedRun {
-  readonly code: number | null;
-  readonly signal: NodeJS.Signals | null;
-  readonly output: string;
-  readonly seconds: number;
-  /** The hook's marker, when the pause was reached. */
-  readonly marker?: { stepId: string; point: string; pid: number; journalSeq: number };
-  /** The journal as it was when the kill was sent. */
-  readonly journalAtKill: JournalRecord[];
-}
-
-/**
- * `handover ARGS` with the test pause at `k`: SIGKILLed by its own PID once the marker file appears. Ends by
- * itself only when the pause is never reached (the caller fails on that). One node process, as handover() in
- * e2e-helpers starts it, so the kill hits handover itself.
- */
-function runPausedAt(
-  args: readonly string[],
-  stateDir: string,
-  k: KillPoint,
-  marker: string,
-): Promise<PausedRun> {
-  rmSync(marker, { force: true });
-  const t0 = Date.now();
-  const child = spawn(process.execPath, ["--import", "tsx", join(REPO, "src/cli/main.ts"), ...args], {
-    cwd: REPO,
-    stdio: ["ignore", "pipe", "pipe"],
-    env: {
-      ...process.env,
-      NO_COLOR: "1",
-      [TEST_PAUSE_VAR]: `${k.stepId}:${k.point}`,
-      [TEST_PAUSE_FILE_VAR]: marker,
-    },
-  });
-  let output = "";
-  child.stdout.on("data", (d: Buffer) => (output += d.toString("utf8")));
-  child.stderr.on("data", (d: Buffer) => (output += d.toString("utf8")));
-  let found: PausedRun["marker"];
-  let journalAtKill: JournalRecord[] = [];
-  const timer = setInterval(() => {
-    if (found || !existsSync(marker)) return;
-    // Written atomically by the hook (rename), so it is complete once it exists.
-    found = JSON.parse(readFileSync(marker, "utf8")) as NonNullable<PausedRun["marker"]>;
-    journalAtKill = readJournal(stateDir);
-    if (child.exitCode === null && child.pid) process.kill(child.pid, "SIGKILL");
-  }, 100);
-  return new Promise((res, rej) => {
-    child.on("error", rej);
-    child.on("close", (code, signal) => {
-      clearInterval(timer);
-      res({
-        code,
-        signal,
-        output,
-        seconds: (Date.now() - t0) / 1000,
-        journalAtKill,
-        ...(found ? { marker: found } : {}),
-      });
-    });
-  });
-}
-
-/** The step's last start, and whether a step-done followed it. */
-function startedNotDone(
-  records: readonly JournalRecord[],
-  stepId: string,
-): { started: boolean; done: boolean } {
-  let lastStart = -1;
-  records.forEach((r, i) => {
-    if (r.type === "step-start" && r.stepId === stepId) lastStart = i;
-  });
-  const done = records.slice(lastStart + 1).some((r) => r.type === "step-done" && r.stepId === stepId);
-  return { started: lastStart >= 0, done };
-}
 
 labDescribe(`handover run killed with SIGKILL at ${KILLS.length} positions, then resumed`, () => {
   let ctl: Controllers | undefined;

@@ -19,7 +19,9 @@ import {
   type Controllers,
 } from "../../../src/cli/open-controllers.js";
 import { isPlainIdentifier, type SqlReader } from "../../../src/discovery/sql.js";
+import type { SshHost } from "../../../src/hosts/ssh-host.js";
 import type { JournalRecord } from "../../../src/engine/journal.js";
+import { TEST_PAUSE_FILE_VAR, TEST_PAUSE_VAR, type PausePoint } from "../../../src/engine/test-pause.js";
 
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
 export const SCENARIOS = join(REPO, "test/lab/scenarios");
@@ -150,6 +152,99 @@ export function handover(args: readonly string[], o: RunOptions = {}): Promise<H
       });
     });
   });
+}
+
+export interface PausedRun {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly output: string;
+  readonly seconds: number;
+  /** The hook's marker, when the pause was reached. */
+  readonly marker?: { stepId: string; point: string; pid: number; journalSeq: number };
+  /** The journal as it was when the kill was sent. */
+  readonly journalAtKill: JournalRecord[];
+}
+
+/**
+ * `handover ARGS` with the engine's test pause (src/engine/test-pause.ts) at `k`: SIGKILLed by its own PID once the marker file appears. Ends by
+ * itself only when the pause is never reached (the caller fails on that). One node process, as handover() in
+ * e2e-helpers starts it, so the kill hits handover itself.
+ */
+export function runPausedAt(
+  args: readonly string[],
+  stateDir: string,
+  k: { readonly stepId: string; readonly point: PausePoint },
+  marker: string,
+): Promise<PausedRun> {
+  rmSync(marker, { force: true });
+  const t0 = Date.now();
+  const child = spawn(process.execPath, ["--import", "tsx", join(REPO, "src/cli/main.ts"), ...args], {
+    cwd: REPO,
+    stdio: ["ignore", "pipe", "pipe"],
+    env: {
+      ...process.env,
+      NO_COLOR: "1",
+      [TEST_PAUSE_VAR]: `${k.stepId}:${k.point}`,
+      [TEST_PAUSE_FILE_VAR]: marker,
+    },
+  });
+  let output = "";
+  child.stdout.on("data", (d: Buffer) => (output += d.toString("utf8")));
+  child.stderr.on("data", (d: Buffer) => (output += d.toString("utf8")));
+  let found: PausedRun["marker"];
+  let journalAtKill: JournalRecord[] = [];
+  const timer = setInterval(() => {
+    if (found || !existsSync(marker)) return;
+    // Written atomically by the hook (rename), so it is complete once it exists.
+    found = JSON.parse(readFileSync(marker, "utf8")) as NonNullable<PausedRun["marker"]>;
+    journalAtKill = readJournal(stateDir);
+    if (child.exitCode === null && child.pid) process.kill(child.pid, "SIGKILL");
+  }, 100);
+  return new Promise((res, rej) => {
+    child.on("error", rej);
+    child.on("close", (code, signal) => {
+      clearInterval(timer);
+      res({
+        code,
+        signal,
+        output,
+        seconds: (Date.now() - t0) / 1000,
+        journalAtKill,
+        ...(found ? { marker: found } : {}),
+      });
+    });
+  });
+}
+
+/** The step's last start, and whether a step-done followed it. */
+export function startedNotDone(
+  records: readonly JournalRecord[],
+  stepId: string,
+): { started: boolean; done: boolean } {
+  let lastStart = -1;
+  records.forEach((r, i) => {
+    if (r.type === "step-start" && r.stepId === stepId) lastStart = i;
+  });
+  const done = records.slice(lastStart + 1).some((r) => r.type === "step-done" && r.stepId === stepId);
+  return { started: lastStart >= 0, done };
+}
+
+/** The lab's addresses a switch moves (management, storage), as the lab's answer file lists them. */
+export const MOVED_ADDRESSES = ["198.51.100.4", "198.18.0.4"] as const;
+
+/**
+ * Which of the moved addresses a controller holds, sorted; on interfaces other than lo unless `loopback` (new
+ * holds them on lo as /32 aliases, net.local-alias, between its services phase and the switch).
+ */
+export async function movedAddressesHeld(host: SshHost, o: { loopback?: boolean } = {}): Promise<string[]> {
+  const r = await host.run(["ip", "-j", "addr", "show"]);
+  const links = JSON.parse(r.stdout) as { ifname: string; addr_info: { local: string }[] }[];
+  const moved: readonly string[] = MOVED_ADDRESSES;
+  return links
+    .filter((l) => o.loopback === true || l.ifname !== "lo")
+    .flatMap((l) => l.addr_info.map((a) => a.local))
+    .filter((a) => moved.includes(a))
+    .sort();
 }
 
 function silentIo(): CliIo {

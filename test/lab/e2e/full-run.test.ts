@@ -25,6 +25,8 @@ import {
   endState,
   handover,
   migrationAnswers,
+  MOVED_ADDRESSES,
+  movedAddressesHeld,
   oldBaseline,
   oldChanges,
   phaseTimings,
@@ -34,19 +36,6 @@ import {
 } from "./e2e-helpers.js";
 
 const SERVICES = ["keystone", "glance", "placement", "nova", "neutron", "cinder"];
-const MOVED = ["198.51.100.4", "198.18.0.4"];
-
-/** Which of the moved addresses a controller holds on an interface other than lo. */
-async function holds(host: SshHost): Promise<string[]> {
-  const r = await host.run(["ip", "-j", "addr", "show"]);
-  const links = JSON.parse(r.stdout) as { ifname: string; addr_info: { local: string }[] }[];
-  return links
-    .filter((l) => l.ifname !== "lo")
-    .flatMap((l) => l.addr_info.map((a) => a.local))
-    .filter((a) => MOVED.includes(a))
-    .sort();
-}
-
 /** A manage command on new as the service's user; stdout+stderr and the exit code. */
 async function manage(host: SshHost, user: string, argv: string[]): Promise<{ code: number; out: string }> {
   const r = await host.exec(["su", "-s", "/bin/sh", "-c", argv.join(" "), user]);
@@ -241,15 +230,15 @@ labDescribe("handover run: Victoria -> Zed on the lab, uninterrupted", () => {
 
   // Issue 6: the switch a `switch: never` run left for later, then rollback to the old controller as it was.
   it("`handover switch --yes` moves both addresses to new, measures the canary, and computes see new's MAC", async () => {
-    expect(await holds(ctl.old.host)).toEqual([...MOVED].sort());
+    expect(await movedAddressesHeld(ctl.old.host)).toEqual([...MOVED_ADDRESSES].sort());
     const sw = await handover(["switch", "-f", answers, "--yes", "--plain"]);
     expect(sw.code, sw.output.slice(-4000)).toBe(0);
     journal = readJournal(stateDir);
     const done = doneSteps(journal);
     for (const id of ["switch.old.stop", "net.switch.mgmt", "net.switch.storage", "switch.neighbours"])
       expect(done.has(id), id).toBe(true);
-    expect(await holds(ctl.new.host)).toEqual([...MOVED].sort());
-    expect(await holds(ctl.old.host)).toEqual([]);
+    expect(await movedAddressesHeld(ctl.new.host)).toEqual([...MOVED_ADDRESSES].sort());
+    expect(await movedAddressesHeld(ctl.old.host)).toEqual([]);
     const canary = journal.find((r) => r.type === "step-done" && r.stepId === "switch.canary.stop");
     const blackout = canary?.type === "step-done" ? canary.undoData.blackoutMs : undefined;
     expect(typeof blackout).toBe("number");
@@ -264,8 +253,8 @@ labDescribe("handover run: Victoria -> Zed on the lab, uninterrupted", () => {
     expect(rb.output.search(/No writes on the new controller|will be lost/)).toBeLessThan(
       rb.output.search(/undoing/),
     );
-    expect(await holds(ctl.old.host)).toEqual([...MOVED].sort());
-    expect(await holds(ctl.new.host)).toEqual([]);
+    expect(await movedAddressesHeld(ctl.old.host)).toEqual([...MOVED_ADDRESSES].sort());
+    expect(await movedAddressesHeld(ctl.new.host)).toEqual([]);
     // Old's APIs answer through the moved address again (its own CLI, its own openrc).
     const api = await ctl.old.host.exec([
       "sh",
