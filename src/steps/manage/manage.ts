@@ -171,8 +171,7 @@ export async function runManage(
     // halfway through its DDL leaves a database that neither release can use, while one allowed to finish
     // leaves a state the step's redo or the import's undo handles.
     for (let runs = 1; ; runs++) {
-      if (ctx.signal.aborted)
-        throw new UserError("ABORTED", `${m.service}: interrupted before \`${m.argv.join(" ")}\``);
+      if (ctx.signal.aborted) throw stoppedBefore(m.service, m.argv);
       const r = await host.exec(cmd, {
         timeoutMs: MANAGE_TIMEOUT_MS,
         secretsToRedact: secrets,
@@ -217,6 +216,18 @@ export async function runManage(
   } finally {
     if (dir) await removeTempDir(host, dir).catch(() => undefined);
   }
+}
+
+/**
+ * The operator's stop (the run's AbortSignal) honoured before a tool started: said as a stop, not a failure, so a
+ * step stopped between its tool and the check that verifies it does not read "verification failed". The code
+ * stays ABORTED: the engine journals the step as interrupted, and a resume verifies it and redoes it if need be.
+ */
+function stoppedBefore(service: string, argv: readonly string[], after = ""): UserError {
+  return new UserError(
+    "ABORTED",
+    `${service}: stopped on request before \`${argv.join(" ")}\` started${after}`,
+  );
 }
 
 export { FIND_TOKEN_SCRIPT } from "../earlier-run.js";
@@ -270,6 +281,17 @@ export function manageStep(deps: StepDeps, kind = "svc.manage"): StepImpl {
         token,
         journal: (d) => ctx.checkpoint?.({ token, ...d }),
       });
+      // A stop that came while the tool ran: the check verify would start is another tool run (for most
+      // services the command itself again), which a stop must not start. Failing here as interrupted keeps the
+      // token for the resume, whose verify then finds the work done (recovered) or redoes it.
+      if (ctx.signal.aborted) {
+        const check = checkFor(m) ?? m;
+        throw stoppedBefore(
+          m.service,
+          check.argv,
+          ` to verify \`${m.argv.join(" ")}\` (which exited ${o.exitCode})`,
+        );
+      }
       return { exitCode: o.exitCode, runs: o.runs, token };
     },
     async awaitEarlierAttempt(ctx, raw, undoData) {
@@ -291,7 +313,9 @@ export function manageStep(deps: StepDeps, kind = "svc.manage"): StepImpl {
         const o = await runManage(ctx, ctx.host("new"), check);
         return { ok: true, detail: `${m.service}: \`${check.argv.join(" ")}\` exited ${o.exitCode}` };
       } catch (e) {
-        if (e instanceof UserError) return { ok: false, detail: e.message };
+        // A stop is no verdict on the work: thrown, so the engine does not report the step's verification as failed.
+        if (e instanceof UserError && !(e.code === "ABORTED" && ctx.signal.aborted))
+          return { ok: false, detail: e.message };
         throw e;
       }
     },
