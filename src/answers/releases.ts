@@ -1,39 +1,58 @@
 /**
- * OpenStack release names accepted in an answer file, oldest first. The release catalog
- * (templates/releases.yaml, owned by the plan layer) carries the per-hop detail; the answer file only needs the
- * names and their order, so it keeps this small list and stays free of file I/O at validation time.
+ * OpenStack release names accepted in an answer file, oldest first, and their code-name aliases. Both come from
+ * the release catalog (templates/releases.yaml, owned by the plan layer): its `target: true` releases in catalog
+ * order, and their `codename` where it differs from the name (from 2023.1 on OpenStack names releases by year;
+ * the code names antelope, bobcat, ... are accepted because operators use both). One list, so a release added
+ * to the catalog is accepted by the answer file without a second edit.
  *
- * From 2023.1 on, OpenStack names releases by year; the code names (antelope, bobcat, ...) are accepted as
- * aliases in `normaliseRelease` because operators use both.
+ * Only the names are read, once, when this module loads (the zod schema is built from them then): validating an
+ * answer file does no file I/O, and the answers layer does not depend on the full catalog's validation.
  */
-export const RELEASES = [
-  "queens",
-  "rocky",
-  "stein",
-  "train",
-  "ussuri",
-  "victoria",
-  "wallaby",
-  "xena",
-  "yoga",
-  "zed",
-  "2023.1",
-  "2023.2",
-  "2024.1",
-  "2024.2",
-  "2025.1",
-] as const;
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { parse as parseYaml } from "yaml";
+import { z } from "zod";
+import { templatesDir } from "../lib/templates-dir.js";
+import { BugError } from "../lib/errors.js";
+
+/** The part of a catalog release this module needs; the full schema is in src/plan/catalog.ts. */
+const catalogNames = z.object({
+  releases: z
+    .array(z.object({ name: z.string().min(1), codename: z.string().min(1), target: z.boolean() }))
+    .min(1),
+});
+
+interface CatalogRelease {
+  name: string;
+  codename: string;
+}
+
+/** The catalog's target releases in order, with their code names (exported for tests: a catalog as text). */
+export function targetReleasesOf(releasesYaml: string): readonly [CatalogRelease, ...CatalogRelease[]] {
+  const parsed = catalogNames.safeParse(parseYaml(releasesYaml));
+  if (!parsed.success)
+    throw new BugError("templates/releases.yaml: no list of releases with name, codename and target");
+  const [first, ...rest] = parsed.data.releases
+    .filter((r) => r.target)
+    .map(({ name, codename }) => ({ name, codename }));
+  if (!first) throw new BugError("templates/releases.yaml: no target release");
+  return [first, ...rest];
+}
+
+const TARGETS = targetReleasesOf(readFileSync(join(templatesDir(), "releases.yaml"), "utf8"));
+
+/** Never empty, as z.enum needs. */
+export const RELEASES: readonly [string, ...string[]] = [
+  TARGETS[0].name,
+  ...TARGETS.slice(1).map((r) => r.name),
+];
 
 export type ReleaseName = (typeof RELEASES)[number];
 
 /** Code names of the year-numbered releases. */
-export const RELEASE_ALIASES: Readonly<Record<string, ReleaseName>> = {
-  antelope: "2023.1",
-  bobcat: "2023.2",
-  caracal: "2024.1",
-  dalmatian: "2024.2",
-  epoxy: "2025.1",
-};
+export const RELEASE_ALIASES: Readonly<Record<string, ReleaseName>> = Object.fromEntries(
+  TARGETS.filter((r) => r.codename !== r.name).map((r) => [r.codename, r.name]),
+);
 
 /**
  * Maps what an operator may write to a catalog name: `2023.1` unquoted is a YAML float, and code names are

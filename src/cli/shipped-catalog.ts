@@ -1,22 +1,10 @@
-/**
- * The release catalog shipped in templates/, found relative to this module: src/cli (tsx) and dist/src/cli
- * (built) sit at different depths, so the nearest ancestor holding templates/releases.yaml is used.
- */
-import { existsSync, readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { BugError } from "../lib/errors.js";
+/** The release catalog shipped in templates/ (found by templatesDir, src/lib/templates-dir.ts). */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { templatesDir } from "../lib/templates-dir.js";
 import { loadCatalog, type Catalog } from "../plan/catalog.js";
 
-export function templatesDir(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    if (existsSync(join(dir, "templates", "releases.yaml"))) return join(dir, "templates");
-    const up = dirname(dir);
-    if (up === dir) throw new BugError("templates/releases.yaml not found above the handover installation");
-    dir = up;
-  }
-}
+export { templatesDir };
 
 export function shippedCatalog(): Catalog {
   const dir = templatesDir();
