@@ -16,34 +16,16 @@
  *   interrupted attempt) records `settle:<id>:<token it was given, as JSON>` in h.undoCalls, where the undos are recorded.
  * Every mutation goes through Harness.mutate, so crashes can be injected between any two.
  */
-import * as fs from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
 import { planCoveredRedo } from "../../../src/engine/covered-redo.js";
 import { Journal, deriveState, planHash, type JournalRecord } from "../../../src/engine/journal.js";
 import { runPlan } from "../../../src/engine/run.js";
 import type { JsonObject, Plan, PlannedStep, StepImpl, StepRegistry } from "../../../src/engine/step.js";
 import { UserError } from "../../../src/lib/errors.js";
-import {
-  Harness,
-  hostsFor,
-  makePlan,
-  settle,
-  sorted,
-  step,
-  tempStateDir,
-  type Faults,
-  type World,
-} from "./harness.js";
+import { Harness, hostsFor, makePlan, settle, sorted, step, type Faults, type World } from "./harness.js";
+import { tempStateDirs } from "./support.js";
 
-const dirs: string[] = [];
-afterEach(() => {
-  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
-});
-function newDir(): string {
-  const d = tempStateDir();
-  dirs.push(d);
-  return d;
-}
+const newDir = tempStateDirs();
 
 /** previousUndoData.token each import run was given (undefined on a first attempt), in order. */
 const imports: (string | undefined)[] = [];

@@ -5,7 +5,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { JOURNAL_FILE, Journal, parseJournal } from "../../../src/engine/journal.js";
 import { rollbackJournal, type RollbackResult } from "../../../src/engine/rollback.js";
 import { runPlan } from "../../../src/engine/run.js";
@@ -16,21 +16,13 @@ import {
   initialWorld,
   settle,
   sorted,
-  tempStateDir,
   worldPlan,
   type Faults,
   type World,
 } from "./harness.js";
+import { journalState, tempStateDirs } from "./support.js";
 
-const dirs: string[] = [];
-afterEach(() => {
-  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
-});
-function newDir(): string {
-  const d = tempStateDir();
-  dirs.push(d);
-  return d;
-}
+const newDir = tempStateDirs();
 
 type Outcome = { kind: "completed" } | { kind: "crashed" } | { kind: "failed"; error: unknown };
 
@@ -79,10 +71,7 @@ async function rollbackProcess(
 }
 
 function allDone(dir: string): boolean {
-  const j = Journal.open({ stateDir: dir, plan: worldPlan() });
-  const s = j.state();
-  j.close();
-  return s.steps.every((x) => x.status === "done");
+  return journalState(dir).steps.every((x) => x.status === "done");
 }
 
 async function baseline(

@@ -1,6 +1,6 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   JOURNAL_FILE,
   Journal,
@@ -14,17 +14,10 @@ import {
   type JournalIo,
 } from "../../../src/engine/journal.js";
 import { UserError } from "../../../src/lib/errors.js";
-import { makePlan, step, tempStateDir, worldPlan } from "./harness.js";
+import { makePlan, step, worldPlan } from "./harness.js";
+import { tempStateDirs } from "./support.js";
 
-const dirs: string[] = [];
-afterEach(() => {
-  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
-});
-function newDir(): string {
-  const d = tempStateDir();
-  dirs.push(d);
-  return d;
-}
+const newDir = tempStateDirs();
 const fixedClock = () => {
   let t = Date.UTC(2026, 10, 22, 1, 0, 0);
   return () => new Date((t += 1000));

@@ -1,19 +1,11 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { LOCK_FILE, acquireLock, pidIsAlive, readLockInfo } from "../../../src/engine/lock.js";
 import { UserError } from "../../../src/lib/errors.js";
-import { tempStateDir } from "./harness.js";
+import { tempStateDirs } from "./support.js";
 
-const dirs: string[] = [];
-afterEach(() => {
-  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
-});
-function newDir(): string {
-  const d = tempStateDir();
-  dirs.push(d);
-  return d;
-}
+const newDir = tempStateDirs();
 const base = { hostname: "ctl-admin", releaseOnExit: false } as const;
 
 function catchError(f: () => unknown): UserError {

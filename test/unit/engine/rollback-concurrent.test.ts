@@ -6,10 +6,9 @@
  * Undos block on deferred promises that the test releases (no timers); at every undo start the test records what
  * else was undoing. The ordering oracle below is written from the rule, independently of rollback.ts.
  */
-import * as fs from "node:fs";
 import fc from "fast-check";
-import { afterEach, describe, expect, it } from "vitest";
-import { Journal, type JournalState } from "../../../src/engine/journal.js";
+import { describe, expect, it } from "vitest";
+import { Journal, readJournal, type JournalState } from "../../../src/engine/journal.js";
 import { resourcesOverlap } from "../../../src/engine/resources.js";
 import {
   SERVING_AGAIN_PREFIX,
@@ -18,7 +17,6 @@ import {
   servingAgainSeconds,
   type RollbackResult,
 } from "../../../src/engine/rollback.js";
-import { runPlan } from "../../../src/engine/run.js";
 import type { EngineEvent, Phase, Plan, PlannedStep, StepImpl } from "../../../src/engine/step.js";
 import {
   Harness,
@@ -29,19 +27,11 @@ import {
   settle,
   sorted,
   step,
-  tempStateDir,
   worldPlan,
 } from "./harness.js";
+import { journalState, rollbackJournaled, runJournaled, runWorld, tempStateDirs } from "./support.js";
 
-const dirs: string[] = [];
-afterEach(() => {
-  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
-});
-function newDir(): string {
-  const d = tempStateDir();
-  dirs.push(d);
-  return d;
-}
+const newDir = tempStateDirs();
 
 /** What the gated undos saw. */
 interface Observed {
@@ -112,18 +102,9 @@ const g = (
 /** Runs the plan to completion (run order is the plan order: concurrency 1) and returns the state dir. */
 async function completed(plan: Plan, concurrency = 1): Promise<string> {
   const dir = newDir();
-  const journal = Journal.open({ stateDir: dir, plan });
-  try {
-    await runPlan({
-      plan,
-      registry: gatedRegistry({ log: [], starts: [], maxActive: 0 }, new Map()),
-      hosts: hostsFor(plan),
-      journal,
-      concurrency,
-    });
-  } finally {
-    journal.close();
-  }
+  await runJournaled(dir, plan, gatedRegistry({ log: [], starts: [], maxActive: 0 }, new Map()), {
+    concurrency,
+  });
   return dir;
 }
 
@@ -153,12 +134,8 @@ async function drive(
   const obs: Observed = { log: [], starts: [], maxActive: 0 };
   const gates = new Map<string, () => void>();
   const events: EngineEvent[] = [];
-  const journal = Journal.open({ stateDir: dir });
-  const before = journal.state();
-  const p = rollbackJournal({
-    registry: gatedRegistry(obs, gates, o.failing, o.onUndo, o.base),
-    hosts: hostsFor(before.plan),
-    journal,
+  const before = journalState(dir);
+  const p = rollbackJournaled(dir, gatedRegistry(obs, gates, o.failing, o.onUndo, o.base), {
     concurrency,
     emit: (e) => events.push(e),
     ...(o.signal ? { signal: o.signal } : {}),
@@ -174,9 +151,7 @@ async function drive(
     release();
   }
   const result = await p;
-  const state = journal.state();
-  journal.close();
-  return { dir, obs, result, state, before, events };
+  return { dir, obs, result, state: journalState(dir), before, events };
 }
 
 /**
@@ -372,15 +347,7 @@ describe("concurrent rollback: failures, irreversible steps, Ctrl-C", () => {
     const dir = newDir();
     const world = initialWorld();
     const plan = worldPlan();
-    const runJournal = Journal.open({ stateDir: dir, plan });
-    await runPlan({
-      plan,
-      registry: new Harness(world).registry(),
-      hosts: hostsFor(plan),
-      journal: runJournal,
-      concurrency: 2,
-    });
-    runJournal.close();
+    await runWorld(dir, plan, world, { concurrency: 2 });
     expect(sorted(world)).not.toEqual(sorted(initialWorld()));
 
     // The world steps' real undos behind gates, stopped while several run.
@@ -409,15 +376,8 @@ describe("concurrent rollback: failures, irreversible steps, Ctrl-C", () => {
     expect(notAttempted).toHaveLength(8 - started.length);
     expect(d.result.message).toContain("stopped on request before the rest");
 
-    const j = Journal.open({ stateDir: dir });
     const h = new Harness(world);
-    const second = await rollbackJournal({
-      registry: h.registry(),
-      hosts: hostsFor(plan),
-      journal: j,
-      concurrency: 3,
-    });
-    j.close();
+    const second = await rollbackJournaled(dir, h.registry(), { concurrency: 3 });
     expect(second.complete).toBe(true);
     expect([...h.undoCalls].sort()).toEqual([...notAttempted].sort());
     expect(sorted(world)).toEqual(sorted(initialWorld()));
@@ -428,15 +388,7 @@ describe("concurrent rollback: failures, irreversible steps, Ctrl-C", () => {
     for (let m = 1; m <= 1 + 8 * 2 + 1; m++) {
       const dir = newDir();
       const world = initialWorld();
-      const j = Journal.open({ stateDir: dir, plan });
-      await runPlan({
-        plan,
-        registry: new Harness(world).registry(),
-        hosts: hostsFor(plan),
-        journal: j,
-        concurrency: 3,
-      });
-      j.close();
+      await runWorld(dir, plan, world, { concurrency: 3 });
       // The harness "dies" at write m (half the line written, nothing after, every later change hangs).
       const dying = new Harness(world, { crashAtWrite: m });
       const dj = Journal.open({ stateDir: dir, io: dying.io() });
@@ -451,15 +403,7 @@ describe("concurrent rollback: failures, irreversible steps, Ctrl-C", () => {
       await settle();
       dj.close();
       expect(dying.crashed, `crashed at write ${m}`).toBe(true);
-      const again = new Harness(world);
-      const aj = Journal.open({ stateDir: dir });
-      const r = await rollbackJournal({
-        registry: again.registry(),
-        hosts: hostsFor(plan),
-        journal: aj,
-        concurrency: 3,
-      });
-      aj.close();
+      const r = await rollbackJournaled(dir, new Harness(world).registry(), { concurrency: 3 });
       expect(r.complete, `second rollback after a crash at write ${m}: ${r.message}`).toBe(true);
       expect(sorted(world), `world after a crash at write ${m}`).toEqual(sorted(initialWorld()));
     }
@@ -470,22 +414,8 @@ describe("concurrent rollback: failures, irreversible steps, Ctrl-C", () => {
       const dir = newDir();
       const world = initialWorld();
       const plan = worldPlan();
-      const j = Journal.open({ stateDir: dir, plan });
-      await runPlan({
-        plan,
-        registry: new Harness(world).registry(),
-        hosts: hostsFor(plan),
-        journal: j,
-        concurrency,
-      });
-      const h = new Harness(world);
-      const r = await rollbackJournal({
-        registry: h.registry(),
-        hosts: hostsFor(plan),
-        journal: j,
-        concurrency,
-      });
-      j.close();
+      await runWorld(dir, plan, world, { concurrency });
+      const r = await rollbackJournaled(dir, new Harness(world).registry(), { concurrency });
       expect(r.complete).toBe(true);
       expect(sorted(world)).toEqual(sorted(initialWorld()));
     }
@@ -543,9 +473,7 @@ describe("the switch-back goes first", () => {
       e.type === "log" ? "serving" : `${e.type}:${"stepId" in e ? e.stepId : ""}`,
     );
     expect(order.indexOf("serving")).toBe(order.indexOf("undo-done:freeze") + 1);
-    const j = Journal.open({ stateDir: dir });
-    expect(servingAgainSeconds(j.all())).toBe(8);
-    j.close();
+    expect(servingAgainSeconds(readJournal(dir)!.records)).toBe(8);
   });
 
   it("with room for more, unrelated undos run beside the switch-back without delaying it", async () => {
@@ -566,9 +494,7 @@ describe("the switch-back goes first", () => {
       level: "warn",
       message: expect.stringContaining("the undo of move failed, so the old controller may not be serving"),
     });
-    const j = Journal.open({ stateDir: d.dir });
-    expect(servingAgainSeconds(j.all())).toBeUndefined();
-    j.close();
+    expect(servingAgainSeconds(readJournal(d.dir)!.records)).toBeUndefined();
   });
 
   it("a rollback with nothing of the switch or freeze to undo says nothing about serving", async () => {

@@ -2,8 +2,7 @@
  * Rollback policy: order, failing undos (continue and report), irreversible steps (block), finalized journals
  * (refuse), Ctrl-C. Rollback from every crash position is in faults.test.ts.
  */
-import * as fs from "node:fs";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { Journal, finalizeJournal } from "../../../src/engine/journal.js";
 import { rollbackJournal } from "../../../src/engine/rollback.js";
 import { runPlan } from "../../../src/engine/run.js";
@@ -16,30 +15,16 @@ import {
   makePlan,
   sorted,
   step,
-  tempStateDir,
   worldPlan,
   type Faults,
   type World,
 } from "./harness.js";
+import { journalState, rollbackJournaled, runWorld, tempStateDirs } from "./support.js";
 
-const dirs: string[] = [];
-afterEach(() => {
-  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
-});
-function newDir(): string {
-  const d = tempStateDir();
-  dirs.push(d);
-  return d;
-}
+const newDir = tempStateDirs();
 
 async function runAll(dir: string, plan: Plan, world: World, faults: Faults = {}): Promise<void> {
-  const h = new Harness(world, faults);
-  const journal = Journal.open({ stateDir: dir, plan });
-  try {
-    await runPlan({ plan, registry: h.registry(), hosts: hostsFor(plan), journal, concurrency: 1 });
-  } finally {
-    journal.close();
-  }
+  await runWorld(dir, plan, world, { faults, concurrency: 1 });
 }
 
 async function rollback(
@@ -49,22 +34,14 @@ async function rollback(
   o: { signal?: AbortSignal; events?: EngineEvent[]; onEvent?: (e: EngineEvent) => void } = {},
 ) {
   const h = new Harness(world, faults);
-  const journal = Journal.open({ stateDir: dir });
-  try {
-    const result = await rollbackJournal({
-      registry: h.registry(),
-      hosts: hostsFor(journal.state().plan),
-      journal,
-      ...(o.signal ? { signal: o.signal } : {}),
-      emit: (e) => {
-        o.events?.push(e);
-        o.onEvent?.(e);
-      },
-    });
-    return { result, h, state: journal.state() };
-  } finally {
-    journal.close();
-  }
+  const result = await rollbackJournaled(dir, h.registry(), {
+    ...(o.signal ? { signal: o.signal } : {}),
+    emit: (e) => {
+      o.events?.push(e);
+      o.onEvent?.(e);
+    },
+  });
+  return { result, h, state: journalState(dir) };
 }
 
 describe("rollbackJournal", () => {

@@ -4,33 +4,14 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
-import { JOURNAL_FILE, Journal, finalizeJournal } from "../../../src/engine/journal.js";
-import { runPlan } from "../../../src/engine/run.js";
+import { describe, expect, it } from "vitest";
+import { JOURNAL_FILE, Journal, finalizeJournal, readJournal } from "../../../src/engine/journal.js";
 import type { EngineEvent, Plan, StepImpl } from "../../../src/engine/step.js";
 import { UserError } from "../../../src/lib/errors.js";
-import {
-  Harness,
-  deferred,
-  hostsFor,
-  initialWorld,
-  makePlan,
-  settle,
-  sorted,
-  step,
-  tempStateDir,
-  worldPlan,
-} from "./harness.js";
+import { Harness, deferred, initialWorld, makePlan, settle, sorted, step, worldPlan } from "./harness.js";
+import { journalState, runJournaled, tempStateDirs } from "./support.js";
 
-const dirs: string[] = [];
-afterEach(() => {
-  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
-});
-function newDir(): string {
-  const d = tempStateDir();
-  dirs.push(d);
-  return d;
-}
+const newDir = tempStateDirs();
 
 async function rejection(p: Promise<unknown>): Promise<UserError> {
   try {
@@ -42,23 +23,18 @@ async function rejection(p: Promise<unknown>): Promise<UserError> {
   throw new Error("expected a rejection");
 }
 
+/** The world steps of `h` over `plan`, concurrency 2 unless given, "hunter2" a secret; events into `events`. */
 function run(
   dir: string,
   plan: Plan,
   h: Harness,
-  extra: { concurrency?: number; signal?: AbortSignal; events?: EngineEvent[] } = {},
+  extra: { concurrency?: number; events?: EngineEvent[] } = {},
 ) {
-  const journal = Journal.open({ stateDir: dir, plan, secrets: ["hunter2"] });
-  const p = runPlan({
-    plan,
-    registry: h.registry(),
-    hosts: hostsFor(plan),
-    journal,
+  return runJournaled(dir, plan, h.registry(), {
+    secrets: ["hunter2"],
     concurrency: extra.concurrency ?? 2,
-    ...(extra.signal ? { signal: extra.signal } : {}),
     emit: (e) => extra.events?.push(e),
   });
-  return { journal, p: p.finally(() => journal.close()) };
 }
 
 describe("runPlan", () => {
@@ -66,14 +42,14 @@ describe("runPlan", () => {
     const dir = newDir();
     const world = initialWorld();
     const events: EngineEvent[] = [];
-    const first = await run(dir, worldPlan(), new Harness(world), { events }).p;
+    const first = await run(dir, worldPlan(), new Harness(world), { events });
     expect(first.ran.sort()).toEqual(["s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8"]);
     expect(events.filter((e) => e.type === "step-done")).toHaveLength(8);
     expect(events.filter((e) => e.type === "step-start")).toHaveLength(8);
     const snapshot = sorted(world);
 
     const again: EngineEvent[] = [];
-    const second = await run(dir, worldPlan(), new Harness(world), { events: again }).p;
+    const second = await run(dir, worldPlan(), new Harness(world), { events: again });
     expect(second).toEqual({ ran: [], skipped: expect.arrayContaining(["s1", "s8"]), recovered: [] });
     expect(again.filter((e) => e.type !== "log").every((e) => e.type === "step-skip")).toBe(true);
     // Superseded steps whose verify fails are shown as warnings too (s1: a, s3: reads a, s4: g).
@@ -99,11 +75,11 @@ describe("runPlan", () => {
   it("redoes a done step whose verify no longer passes (someone changed the host since)", async () => {
     const dir = newDir();
     const world = initialWorld();
-    await run(dir, worldPlan(), new Harness(world)).p;
+    await run(dir, worldPlan(), new Harness(world));
     const expected = sorted(world);
     world.set("c", "tampered");
     world.set("h", "tampered");
-    const r = await run(dir, worldPlan(), new Harness(world)).p;
+    const r = await run(dir, worldPlan(), new Harness(world));
     expect(r.ran.sort()).toEqual(["s2", "s6"]);
     expect(sorted(world)).toEqual(expected);
     const text = fs.readFileSync(path.join(dir, JOURNAL_FILE), "utf8");
@@ -113,15 +89,13 @@ describe("runPlan", () => {
   it("does not redo a done step that a later done step superseded, but warns when its verify fails", async () => {
     const dir = newDir();
     const world = initialWorld();
-    await run(dir, worldPlan(), new Harness(world)).p;
+    await run(dir, worldPlan(), new Harness(world));
     // s4 wrote e,f,g; s8 rewrote g later. Redoing s4 would clobber s8's g, so the engine leaves it and warns.
     world.set("e", "tampered");
-    const r = await run(dir, worldPlan(), new Harness(world)).p;
+    const r = await run(dir, worldPlan(), new Harness(world));
     expect(r.ran).toEqual([]);
     expect(world.get("g")).toBe("N");
-    const notes = Journal.open({ stateDir: dir, plan: worldPlan() });
-    const warn = notes.all().find((x) => x.type === "note" && x.stepId === "s4");
-    notes.close();
+    const warn = readJournal(dir)!.records.find((x) => x.type === "note" && x.stepId === "s4");
     expect(warn).toMatchObject({
       level: "warn",
       message: expect.stringContaining("verify fails (e,g differ), because s8"),
@@ -131,7 +105,7 @@ describe("runPlan", () => {
   it("fails a step whose verify fails after run, with the detail", async () => {
     const dir = newDir();
     const h = new Harness(initialWorld(), { failVerify: { stepId: "s2", detail: "row count 3 != 4" } });
-    const e = await rejection(run(dir, worldPlan(), h, { concurrency: 1 }).p);
+    const e = await rejection(run(dir, worldPlan(), h, { concurrency: 1 }));
     expect(e.code).toBe("STEP_FAILED");
     expect(e.message).toBe("Step s2 (step s2) on w failed: ran but verification failed: row count 3 != 4");
   });
@@ -157,14 +131,7 @@ describe("runPlan", () => {
       step("c", "t", {}, { writes: ["w:x:c"] }),
     ]);
     const dir = newDir();
-    const journal = Journal.open({ stateDir: dir, plan });
-    const p = runPlan({
-      plan,
-      registry: new Map([["t", impl]]),
-      hosts: hostsFor(plan),
-      journal,
-      concurrency: 2,
-    });
+    const p = runJournaled(dir, plan, new Map([["t", impl]]), { concurrency: 2 });
     let settled = false;
     p.catch(() => undefined).finally(() => (settled = true));
     await settle();
@@ -174,14 +141,13 @@ describe("runPlan", () => {
     const e = await rejection(p);
     expect(started).toEqual(["a", "b"]);
     expect(e.message).toContain("Step a (step a) on w failed: a broke");
-    const st = journal.state();
+    const st = journalState(dir);
     expect([st.byId.get("a")?.status, st.byId.get("b")?.status, st.byId.get("c")?.status]).toEqual([
       "failed",
       "done",
       "pending",
     ]);
     expect(st.lastRun?.outcome).toBe("failed");
-    journal.close();
   });
 
   it("Ctrl-C stops starting steps, lets the running one finish, rejects saying how to resume; resume completes", async () => {
@@ -191,12 +157,7 @@ describe("runPlan", () => {
     const h = new Harness(world);
     // Abort as soon as s3 starts: s3 is mid-run when the signal comes.
     const events: EngineEvent[] = [];
-    const journal = Journal.open({ stateDir: dir, plan: worldPlan() });
-    const p = runPlan({
-      plan: worldPlan(),
-      registry: h.registry(),
-      hosts: hostsFor(worldPlan()),
-      journal,
+    const p = runJournaled(dir, worldPlan(), h.registry(), {
       concurrency: 1,
       signal: ac.signal,
       emit: (e) => {
@@ -205,7 +166,6 @@ describe("runPlan", () => {
       },
     });
     const e = await rejection(p);
-    journal.close();
     expect(e.code).toBe("RUN_INTERRUPTED");
     expect(e.message).toContain("3 of 8 steps are done");
     expect(e.nextSteps.join("\n")).toMatch(/handover run[\s\S]*handover rollback/);
@@ -213,7 +173,7 @@ describe("runPlan", () => {
     expect(world.get("d")).toBe("A+C");
     expect(world.has("e")).toBe(false);
 
-    const r = await run(dir, worldPlan(), new Harness(world)).p;
+    const r = await run(dir, worldPlan(), new Harness(world));
     expect(r.skipped.sort()).toEqual(["s1", "s2", "s3"]);
     expect(r.ran).toHaveLength(5);
   });
@@ -234,31 +194,16 @@ describe("runPlan", () => {
     const quick: StepImpl = { ...impl, kind: "quick", run: () => Promise.resolve(void effects++) };
     const plan = makePlan([step("long", "long", {})]);
     const dir = newDir();
-    const j1 = Journal.open({ stateDir: dir, plan });
-    const p = runPlan({
-      plan,
-      registry: new Map([["long", impl]]),
-      hosts: hostsFor(plan),
-      journal: j1,
-      signal: ac.signal,
-    });
+    const p = runJournaled(dir, plan, new Map([["long", impl]]), { signal: ac.signal });
     await settle();
     ac.abort();
     const e = await rejection(p);
     expect(e.code).toBe("RUN_INTERRUPTED");
-    const failed = j1.all().find((r) => r.type === "step-failed");
+    const failed = readJournal(dir)!.records.find((r) => r.type === "step-failed");
     expect(failed).toMatchObject({ stepId: "long", interrupted: true, message: "aborted by operator" });
-    j1.close();
-    const j2 = Journal.open({ stateDir: dir, plan });
-    const r = await runPlan({
-      plan,
-      registry: new Map([["long", quick]]),
-      hosts: hostsFor(plan),
-      journal: j2,
-    });
+    const r = await runJournaled(dir, plan, new Map([["long", quick]]));
     expect(r.ran).toEqual(["long"]);
-    expect(j2.state().byId.get("long")).toMatchObject({ status: "done", attempts: 2 });
-    j2.close();
+    expect(journalState(dir).byId.get("long")).toMatchObject({ status: "done", attempts: 2 });
   });
 
   it("keeps secrets out of the operator's error, the events and the journal", async () => {
@@ -276,17 +221,12 @@ describe("runPlan", () => {
     const plan = makePlan([step("leak", "leaky", {})]);
     const dir = newDir();
     const events: EngineEvent[] = [];
-    const journal = Journal.open({ stateDir: dir, plan, secrets: ["hunter2"] });
     const e = await rejection(
-      runPlan({
-        plan,
-        registry: new Map([["leaky", impl]]),
-        hosts: hostsFor(plan),
-        journal,
+      runJournaled(dir, plan, new Map([["leaky", impl]]), {
+        secrets: ["hunter2"],
         emit: (x) => events.push(x),
       }),
     );
-    journal.close();
     expect(e.message).toContain("Access denied (password: ***)");
     expect(JSON.stringify(events)).not.toContain("hunter2");
     expect(events.find((x) => x.type === "step-progress")).toMatchObject({
@@ -307,33 +247,23 @@ describe("runPlan", () => {
       undo: () => Promise.resolve(),
     };
     const plan = makePlan([step("x", "h", {}, { hosts: ["new"] })]);
-    const journal = Journal.open({ stateDir: newDir(), plan });
-    const e = await rejection(
-      runPlan({ plan, registry: new Map([["h", impl]]), hosts: hostsFor(plan), journal }),
-    );
-    journal.close();
+    const e = await rejection(runJournaled(newDir(), plan, new Map([["h", impl]])));
     expect(e.message).toContain("asked for host old, which its plan entry does not name");
   });
 
   it("refuses to run a finalized journal", async () => {
     const dir = newDir();
     const world = initialWorld();
-    await run(dir, worldPlan(), new Harness(world)).p;
+    await run(dir, worldPlan(), new Harness(world));
     const j = Journal.open({ stateDir: dir, plan: worldPlan() });
     finalizeJournal(j);
     j.close();
-    const e = await rejection(run(dir, worldPlan(), new Harness(world)).p);
+    const e = await rejection(run(dir, worldPlan(), new Harness(world)));
     expect(e.code).toBe("JOURNAL_FINALIZED");
   });
 
   it("rejects a concurrency below 1", async () => {
-    const h = new Harness(initialWorld());
-    const plan = worldPlan();
-    const journal = Journal.open({ stateDir: newDir(), plan });
-    const e = await rejection(
-      runPlan({ plan, registry: h.registry(), hosts: hostsFor(plan), journal, concurrency: 0 }),
-    );
-    journal.close();
+    const e = await rejection(run(newDir(), worldPlan(), new Harness(initialWorld()), { concurrency: 0 }));
     expect(e.code).toBe("BAD_CONCURRENCY");
   });
 });

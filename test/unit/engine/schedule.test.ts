@@ -2,21 +2,18 @@
  * Scheduling: `after` dependencies, resource conflicts and the concurrency limit. Steps block on deferred promises
  * the test releases one at a time (no timers); at every start we record what else was running.
  */
-import * as fs from "node:fs";
 import fc from "fast-check";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { Journal } from "../../../src/engine/journal.js";
 import { stepsConflict, resourcesOverlap } from "../../../src/engine/resources.js";
 import { runPlan } from "../../../src/engine/run.js";
 import type { Plan, PlannedStep, StepImpl } from "../../../src/engine/step.js";
 import { validatePlan } from "../../../src/engine/validate-plan.js";
 import { BugError } from "../../../src/lib/errors.js";
-import { deferred, hostsFor, makePlan, settle, step, tempStateDir } from "./harness.js";
+import { deferred, hostsFor, makePlan, settle, step } from "./harness.js";
+import { tempStateDirs } from "./support.js";
 
-const dirs: string[] = [];
-afterEach(() => {
-  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
-});
+const newDir = tempStateDirs();
 
 interface Observed {
   /** At each start: the step and what was running alongside it. */
@@ -62,8 +59,7 @@ async function drive(
 ): Promise<Observed> {
   const obs: Observed = { starts: [], finished: [], maxActive: 0, log: [] };
   const gates = new Map<string, () => void>();
-  const dir = tempStateDir();
-  dirs.push(dir);
+  const dir = newDir();
   const journal = Journal.open({ stateDir: dir, plan });
   const p = runPlan({
     plan,

@@ -7,17 +7,13 @@ import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { readJournal } from "../../../src/engine/journal.js";
-import { Harness, hostsFor, initialWorld, sorted, tempStateDir, worldPlan } from "./harness.js";
-import { Journal } from "../../../src/engine/journal.js";
-import { runPlan } from "../../../src/engine/run.js";
+import { initialWorld, sorted } from "./harness.js";
+import { tempStateDirs, uninterruptedWorld } from "./support.js";
 
 const child = path.join(path.dirname(fileURLToPath(import.meta.url)), "fixtures", "kill-child.ts");
-const dirs: string[] = [];
-afterEach(() => {
-  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
-});
+const newDir = tempStateDirs();
 
 /** Run the child; if `killOn` is given, SIGKILL it (by its pid) as soon as it prints that line. */
 function runChild(
@@ -54,20 +50,10 @@ function world(dir: string): [string, string][] {
   );
 }
 
-async function expectedWorld(): Promise<[string, string][]> {
-  const w = initialWorld();
-  const dir = tempStateDir();
-  dirs.push(dir);
-  const plan = worldPlan();
-  const journal = Journal.open({ stateDir: dir, plan });
-  await runPlan({ plan, registry: new Harness(w).registry(), hosts: hostsFor(plan), journal });
-  journal.close();
-  return sorted(w);
-}
+const expectedWorld = () => uninterruptedWorld(newDir());
 
 function newStateDir(): string {
-  const dir = tempStateDir();
-  dirs.push(dir);
+  const dir = newDir();
   fs.writeFileSync(path.join(dir, "world.json"), JSON.stringify([...initialWorld().entries()]));
   return dir;
 }

@@ -1,20 +1,12 @@
-import * as fs from "node:fs";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { readJournal } from "../../../src/engine/journal.js";
 import { acquireLock, readLockInfo } from "../../../src/engine/lock.js";
 import { openStateForWrite, readStatus } from "../../../src/engine/state-dir.js";
 import { UserError } from "../../../src/lib/errors.js";
-import { makePlan, step, tempStateDir, worldPlan } from "./harness.js";
+import { makePlan, step, worldPlan } from "./harness.js";
+import { tempStateDirs } from "./support.js";
 
-const dirs: string[] = [];
-afterEach(() => {
-  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
-});
-function newDir(): string {
-  const d = tempStateDir();
-  dirs.push(d);
-  return d;
-}
+const newDir = tempStateDirs();
 const lockOpts = { hostname: "adm", releaseOnExit: false } as const;
 
 describe("state directory", () => {

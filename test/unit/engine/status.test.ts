@@ -1,40 +1,15 @@
 import * as fs from "node:fs";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { Journal, finalizeJournal, planHash, readJournal } from "../../../src/engine/journal.js";
-import { rollbackJournal } from "../../../src/engine/rollback.js";
-import { runPlan } from "../../../src/engine/run.js";
 import { formatStatus, summarizeJournal } from "../../../src/engine/status.js";
-import {
-  Harness,
-  hostsFor,
-  initialWorld,
-  tempStateDir,
-  worldPlan,
-  type Faults,
-  type World,
-} from "./harness.js";
+import { Harness, initialWorld, worldPlan, type Faults, type World } from "./harness.js";
+import { rollbackJournaled, runWorld, tempStateDirs } from "./support.js";
 
-const dirs: string[] = [];
-afterEach(() => {
-  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
-});
-function newDir(): string {
-  const d = tempStateDir();
-  dirs.push(d);
-  return d;
-}
+const newDir = tempStateDirs();
 
 async function runOnce(dir: string, world: World, faults: Faults = {}): Promise<void> {
-  const plan = worldPlan();
-  const h = new Harness(world, faults);
-  const journal = Journal.open({ stateDir: dir, plan });
-  try {
-    await runPlan({ plan, registry: h.registry(), hosts: hostsFor(plan), journal, concurrency: 1 });
-  } catch {
-    // the summary is what we look at
-  } finally {
-    journal.close();
-  }
+  // the summary is what we look at, not how the run ended
+  await runWorld(dir, worldPlan(), world, { faults, concurrency: 1 }).catch(() => undefined);
 }
 
 const summary = (dir: string, o: Parameters<typeof summarizeJournal>[1] = {}) =>
@@ -95,10 +70,7 @@ describe("status summary", () => {
     await runOnce(dir, world);
     expect(summary(dir).state).toBe("completed");
 
-    const h = new Harness(world);
-    const j = Journal.open({ stateDir: dir });
-    await rollbackJournal({ registry: h.registry(), hosts: hostsFor(worldPlan()), journal: j });
-    j.close();
+    await rollbackJournaled(dir, new Harness(world).registry());
     const rb = summary(dir);
     expect(rb.state).toBe("rolled-back");
     expect(rb.counts.undone).toBe(8);

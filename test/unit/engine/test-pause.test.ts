@@ -8,7 +8,7 @@ import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { Journal, readJournal, type JournalRecord } from "../../../src/engine/journal.js";
 import { runPlan } from "../../../src/engine/run.js";
 import type { EngineEvent } from "../../../src/engine/step.js";
@@ -26,20 +26,12 @@ import {
   initialWorld,
   settle,
   sorted,
-  tempStateDir,
   worldPlan,
   type World,
 } from "./harness.js";
+import { runWorld, tempStateDirs, uninterruptedWorld } from "./support.js";
 
-const dirs: string[] = [];
-afterEach(() => {
-  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
-});
-function newDir(): string {
-  const d = tempStateDir();
-  dirs.push(d);
-  return d;
-}
+const newDir = tempStateDirs();
 
 const IDS = new Set(worldPlan().steps.map((s) => s.id));
 
@@ -110,16 +102,6 @@ function fakePauseIo(): PauseIo & {
   return io;
 }
 
-async function uninterruptedWorld(): Promise<[string, string][]> {
-  const w = initialWorld();
-  const dir = newDir();
-  const plan = worldPlan();
-  const journal = Journal.open({ stateDir: dir, plan });
-  await runPlan({ plan, registry: new Harness(w).registry(), hosts: hostsFor(plan), journal, env: {} });
-  journal.close();
-  return sorted(w);
-}
-
 /** Run until the pause, then "kill": the harness's journal io and world stop taking writes, as a dead process. */
 async function runToPause(dir: string, world: World, env: PauseEnv) {
   const plan = worldPlan();
@@ -152,27 +134,14 @@ function stepRecords(records: readonly JournalRecord[], id: string): string[] {
 }
 
 async function resume(dir: string, world: World) {
-  const plan = worldPlan();
-  const journal = Journal.open({ stateDir: dir, plan });
   const events: EngineEvent[] = [];
-  try {
-    const summary = await runPlan({
-      plan,
-      registry: new Harness(world).registry(),
-      hosts: hostsFor(plan),
-      journal,
-      env: {},
-      emit: (e) => events.push(e),
-    });
-    return { summary, records: [...journal.all()], events };
-  } finally {
-    journal.close();
-  }
+  const summary = await runWorld(dir, worldPlan(), world, { env: {}, emit: (e) => events.push(e) });
+  return { summary, records: readJournal(dir)!.records, events };
 }
 
 describe("HANDOVER_TEST_PAUSE in runPlan", () => {
   it("before-run: pauses with step-start journaled and run() not called; a new engine redoes the step", async () => {
-    const expected = await uninterruptedWorld();
+    const expected = await uninterruptedWorld(newDir());
     const dir = newDir();
     const world = initialWorld();
     const marker = path.join(dir, "paused");
@@ -198,7 +167,7 @@ describe("HANDOVER_TEST_PAUSE in runPlan", () => {
   });
 
   it("after-run: pauses after run() with step-done not journaled; a new engine verifies and recovers it", async () => {
-    const expected = await uninterruptedWorld();
+    const expected = await uninterruptedWorld(newDir());
     const dir = newDir();
     const world = initialWorld();
     const { records } = await runToPause(dir, world, { [TEST_PAUSE_VAR]: "s6:after-run" });
@@ -220,21 +189,14 @@ describe("HANDOVER_TEST_PAUSE in runPlan", () => {
   it("garbage in the variable never pauses: the run completes and the journal says why it was ignored", async () => {
     const dir = newDir();
     const world = initialWorld();
-    const plan = worldPlan();
-    const journal = Journal.open({ stateDir: dir, plan });
     const io = fakePauseIo();
     const events: EngineEvent[] = [];
-    await runPlan({
-      plan,
-      registry: new Harness(world).registry(),
-      hosts: hostsFor(plan),
-      journal,
+    await runWorld(dir, worldPlan(), world, {
       env: { [TEST_PAUSE_VAR]: "s3:before_run" },
       pauseIo: io,
       emit: (e) => events.push(e),
     });
-    const notes = journal.all().filter((r) => r.type === "note");
-    journal.close();
+    const notes = readJournal(dir)!.records.filter((r) => r.type === "note");
     expect(io.waits).toBe(0);
     expect(io.stderrText).toEqual([]);
     expect(notes).toContainEqual(
@@ -251,7 +213,7 @@ const child = path.join(path.dirname(fileURLToPath(import.meta.url)), "fixtures"
 
 describe("HANDOVER_TEST_PAUSE in a real process", () => {
   it("pauses, writes the marker, is SIGKILLed at it, and a new process finishes equal to an uninterrupted run", async () => {
-    const expected = await uninterruptedWorld();
+    const expected = await uninterruptedWorld(newDir());
     const dir = newDir();
     fs.writeFileSync(path.join(dir, "world.json"), JSON.stringify([...initialWorld().entries()]));
     const marker = path.join(dir, "paused.json");
