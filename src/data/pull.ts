@@ -2,13 +2,21 @@
  * One rsync pull: rsync on the destination with progress events, over SSH with a temporary key. Either the run's
  * key (made once by files.temp-key and reused by every pass: `key`), or, without one, a key made for this pass
  * alone (journaled through `record` before the source is touched, removed in `finally`). Used by files.sync,
- * volumes.copy and the benchmark.
+ * volumes.copy and the benchmark. With `directCopyMinBytes` (files.sync: immutable glance images), big files the
+ * destination lacks are first copied by direct-copy.ts's `ssh cat` fast path, then rsync runs over everything.
  */
 import type { StepContext } from "../engine/step.js";
 import type { Host } from "../hosts/host.js";
 import { tail } from "../hosts/errors.js";
 import { BugError, UserError } from "../lib/errors.js";
-import { LineSplitter, parseFileLine, parseProgress2, rsyncPullArgv } from "./rsync.js";
+import { LineSplitter, parseFileLine, parseProgress2, rsyncPullArgv, type SshTransport } from "./rsync.js";
+import {
+  COPYING_LINE_MARK,
+  directCopyArgv,
+  directCopyStdin,
+  planDirectCopy,
+  type SourceFile,
+} from "./direct-copy.js";
 import {
   createTempKey,
   removeTempKeys,
@@ -34,6 +42,13 @@ export interface PullOptions extends KeyFileOption {
   readonly onFile?: (name: string, bytes: number) => void;
   /** Label for progress and errors. */
   readonly what: string;
+  /**
+   * Files at least this big that the destination lacks go by the `ssh cat` fast path first (direct-copy.ts).
+   * Only for files that are never rewritten in place (glance images); ignored with `sparse` or `inplace`.
+   */
+  readonly directCopyMinBytes?: number;
+  /** How often the fast path polls the file being copied for progress (tests shorten it). @default 1000 */
+  readonly progressPollMs?: number;
 }
 
 /** rsync exit codes worth explaining (man rsync). */
@@ -102,12 +117,18 @@ async function pullWith(
   key: TempKey,
   o: PullOptions,
 ): Promise<number> {
+  const transport: SshTransport = {
+    identityFile: key.identityFile,
+    knownHostsFile: key.knownHostsFile,
+    port: sshPortOf(source),
+  };
+  let fast = 0;
+  if (o.directCopyMinBytes !== undefined && !o.sparse && !o.inplace) {
+    const files = await planDirectCopy(dest, source, o.sourceDir, o.destDir, o.directCopyMinBytes, o.only);
+    if (files.length > 0) fast = await directCopy(ctx, dest, source, transport, files, o);
+  }
   const argv = rsyncPullArgv({
-    transport: {
-      identityFile: key.identityFile,
-      knownHostsFile: key.knownHostsFile,
-      port: sshPortOf(source),
-    },
+    transport,
     sourceUser: "root",
     sourceHost: source.address,
     sourceDir: o.sourceDir,
@@ -117,28 +138,117 @@ async function pullWith(
     ...(o.only ? { only: o.only } : {}),
     ...(o.onFile ? { perFile: true } : {}),
   });
+  let last = 0;
+  await streamed(ctx, dest, source, argv, undefined, o, "rsync", (line) => {
+    const f = o.onFile ? parseFileLine(line) : undefined;
+    // Directories get lines too (their times are updated): only files are reported.
+    if (f && !f.name.endsWith("/")) o.onFile?.(f.name, f.bytes);
+    const p = f ? undefined : parseProgress2(line);
+    if (!p) return;
+    last = p.bytes;
+    const total = p.percent > 0 ? Math.round((p.bytes * 100) / p.percent) : undefined;
+    ctx.emit({
+      type: "step-progress",
+      message: `${o.what}: ${p.percent}% ${p.rate} ETA ${p.eta}`,
+      bytes: fast + p.bytes,
+      ...(total !== undefined ? { totalBytes: fast + total } : {}),
+    });
+  });
+  return fast + last;
+}
+
+/** h:mm:ss, as rsync prints its ETA. */
+function hms(seconds: number): string {
+  const s = Math.max(0, Math.round(seconds));
+  const mm = String(Math.floor(s / 60) % 60).padStart(2, "0");
+  const ss = String(s % 60).padStart(2, "0");
+  return `${Math.floor(s / 3600)}:${mm}:${ss}`;
+}
+
+/**
+ * The fast path (direct-copy.ts): resolves with the bytes it copied. Progress comes from polling the size of the
+ * file being copied (the script prints its temp path), since `cat` prints none; per-file lines go to onFile.
+ */
+async function directCopy(
+  ctx: StepContext,
+  dest: Host,
+  source: Host,
+  transport: SshTransport,
+  files: readonly SourceFile[],
+  o: PullOptions,
+): Promise<number> {
+  const argv = directCopyArgv({
+    transport,
+    sourceUser: "root",
+    sourceHost: source.address,
+    sourceDir: o.sourceDir,
+    destDir: o.destDir,
+  });
+  const total = files.reduce((n, f) => n + f.size, 0);
+  const started = ctx.now().getTime();
+  let done = 0;
+  let part: string | undefined;
+  const report = (current: number): void => {
+    const bytes = done + current;
+    const seconds = (ctx.now().getTime() - started) / 1000;
+    const rate = seconds > 0 ? bytes / seconds : 0;
+    const percent = total > 0 ? Math.floor((bytes * 100) / total) : 100;
+    ctx.emit({
+      type: "step-progress",
+      message: `${o.what}: ${percent}% ${Math.round(rate)}B/s ETA ${rate > 0 ? hms((total - bytes) / rate) : "0:00:00"}`,
+      bytes,
+      totalBytes: total,
+    });
+  };
+  const timer = setInterval(() => {
+    const p = part;
+    if (p === undefined) return;
+    dest.stat(p).then(
+      (st) => {
+        if (st && part === p) report(st.size);
+      },
+      () => undefined, // a poll that fails (file renamed meanwhile) only skips one update
+    );
+  }, o.progressPollMs ?? 1000);
+  timer.unref();
+  try {
+    await streamed(ctx, dest, source, argv, directCopyStdin(files), o, "direct copy", (line) => {
+      if (line.startsWith("handover-part ")) part = line.slice("handover-part ".length);
+      else if (line.startsWith(COPYING_LINE_MARK)) part = undefined;
+      const f = parseFileLine(line);
+      if (!f) return;
+      part = undefined;
+      done += f.bytes;
+      o.onFile?.(f.name, f.bytes);
+      report(0);
+    });
+  } finally {
+    clearInterval(timer);
+  }
+  return done;
+}
+
+/**
+ * Runs `argv` on the destination, lines of its stdout to `onLine`; throws a UserError for a failing exit (rsync's
+ * codes explained), or when the run was aborted.
+ */
+async function streamed(
+  ctx: StepContext,
+  dest: Host,
+  source: Host,
+  argv: readonly string[],
+  stdin: string | undefined,
+  o: PullOptions,
+  tool: string,
+  onLine: (line: string) => void,
+): Promise<void> {
   const run = await dest.execStream(argv);
   const onAbort = (): void => run.kill();
   ctx.signal.addEventListener("abort", onAbort, { once: true });
   const splitter = new LineSplitter();
-  let last = 0;
   let stderr = "";
   run.stdout.on("data", (c: Buffer) => {
-    for (const line of splitter.push(c.toString("utf8"))) {
-      const f = o.onFile ? parseFileLine(line) : undefined;
-      // Directories get lines too (their times are updated): only files are reported.
-      if (f && !f.name.endsWith("/")) o.onFile?.(f.name, f.bytes);
-      const p = f ? undefined : parseProgress2(line);
-      if (!p) continue;
-      last = p.bytes;
-      const total = p.percent > 0 ? Math.round((p.bytes * 100) / p.percent) : undefined;
-      ctx.emit({
-        type: "step-progress",
-        message: `${o.what}: ${p.percent}% ${p.rate} ETA ${p.eta}`,
-        bytes: p.bytes,
-        ...(total !== undefined ? { totalBytes: total } : {}),
-      });
-    }
+    for (const line of splitter.push(c.toString("utf8"))) onLine(line);
   });
   run.stderr.on("data", (c: Buffer) => {
     stderr = (stderr + c.toString("utf8")).slice(-16_000);
@@ -146,6 +256,7 @@ async function pullWith(
   // Listened for from the start: streams that ended before the exit status arrived must not be waited for (that
   // wait, 2 s per pass, was most of a small delta pass's time).
   const drained = Promise.all([ended(run.stdout), ended(run.stderr)]);
+  if (stdin !== undefined) run.stdin.end(stdin);
   try {
     const r = await run.done;
     // The exit status can arrive before the last output: let stdout/stderr drain (bounded: a host that never
@@ -161,11 +272,12 @@ async function pullWith(
     clearTimeout(timer);
     if (ctx.signal.aborted) throw new UserError("ABORTED", `${o.what} interrupted`);
     // 24: files vanished on the source mid-copy (an image deleted while the cloud is live): not an error.
-    if (r.exitCode !== 0 && r.exitCode !== 24) {
-      const why = RSYNC_EXIT[r.exitCode] ?? (r.signal ? `killed (${r.signal})` : "");
+    if (r.exitCode !== 0 && !(tool === "rsync" && r.exitCode === 24)) {
+      const why =
+        (tool === "rsync" ? RSYNC_EXIT[r.exitCode] : undefined) ?? (r.signal ? `killed (${r.signal})` : "");
       throw new UserError(
         "RSYNC_FAILED",
-        `${o.what}: rsync on ${dest.name} exited with ${r.exitCode}${why ? ` (${why})` : ""}: ${tail(stderr, 1500)}`,
+        `${o.what}: ${tool} on ${dest.name} exited with ${r.exitCode}${why ? ` (${why})` : ""}: ${tail(stderr, 1500)}`,
         {
           nextSteps: [
             `Check that ${dest.name} reaches ${source.address} over SSH and has disk space, then re-run (the copy resumes).`,
@@ -176,5 +288,4 @@ async function pullWith(
   } finally {
     ctx.signal.removeEventListener("abort", onAbort);
   }
-  return last;
 }

@@ -14,6 +14,7 @@
  * before it is installed and removed by the run, by a redo, or by undo, whichever comes first after a crash.
  */
 import type { JsonObject, StepContext, StepImpl, VerifyResult } from "../../engine/step.js";
+import { DIRECT_COPY_MIN_BYTES } from "../../data/direct-copy.js";
 import { rsyncPull } from "../../data/pull.js";
 import { removeTempKeys, tempKeyRecords, type TempKeyRecord } from "../../data/temp-key.js";
 import { UserError } from "../../lib/errors.js";
@@ -111,6 +112,9 @@ export function filesSyncStep(deps: StepDeps): StepImpl {
         destDir: p.path,
         what: `${p.pass} copy of ${p.path}`,
         onFile: (name) => copied.add(`${p.path}/${name}`),
+        // Glance image files are never rewritten (a changed image is a new file): big ones the destination lacks
+        // go by the `ssh cat` fast path, which costs what a raw pipe costs (data/direct-copy.ts).
+        directCopyMinBytes: DIRECT_COPY_MIN_BYTES,
         ...(key
           ? { key }
           : {
