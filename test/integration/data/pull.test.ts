@@ -4,7 +4,16 @@
  * really logs in to "old" with the temporary key. The key goes into the fixture's own authorized_keys (never the
  * machine's /root/.ssh). Timings are printed for the report, never asserted.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from "node:fs";
 import { randomBytes } from "node:crypto";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -149,6 +158,107 @@ describe.skipIf(skip !== undefined)(
       expect(e).toBeInstanceOf(UserError);
       // rsync says 255 (ssh failed) or 12 (protocol stream), depending on when it notices; sshd refused the key.
       expect((e as UserError).message).toMatch(/exited with (255|12) [\s\S]*Permission denied/);
+    });
+
+    it("fast path: big files new lacks go by ssh cat, the rest by rsync; contents, mtimes and per-file bytes as rsync's; a second pass moves nothing", async () => {
+      const src = join(work, "src-fast");
+      const dst = join(work, "dst-fast");
+      await neu.run(["mkdir", "-p", "--", src, dst]);
+      const MiB = 1024 * 1024;
+      const sizes: Record<string, number> = {
+        "big-a": 3 * MiB,
+        "big-b": 2 * MiB,
+        small: 100 * 1024, // below the threshold: rsync
+        "big c": 2 * MiB, // a name the script refuses: rsync
+        "big-partial": 2 * MiB, // new holds a partial copy: rsync resumes it
+      };
+      for (const [n, size] of Object.entries(sizes)) {
+        writeFileSync(join(src, n), randomBytes(size));
+        // An mtime with a fraction, as image files have: the fast path must carry it so rsync's quick check holds.
+        utimesSync(join(src, n), 1_700_000_000.25, 1_700_000_000.123456);
+      }
+      writeFileSync(join(dst, "big-partial"), readFileSync(join(src, "big-partial")).subarray(0, MiB));
+      const k = await key();
+      const events: StepEvent[] = [];
+      const files: [string, number][] = [];
+      try {
+        const moved = await rsyncPull(ctxFor({ old, new: neu }, events), neu, old, {
+          sourceDir: src,
+          destDir: dst,
+          key: k,
+          what: "fast",
+          onFile: (n, b) => files.push([n, b]),
+          directCopyMinBytes: MiB,
+          progressPollMs: 5,
+        });
+        for (const n of Object.keys(sizes)) {
+          expect(readFileSync(join(dst, n)).equals(readFileSync(join(src, n))), n).toBe(true);
+          expect(statSync(join(dst, n)).mtimeMs, n).toBe(statSync(join(src, n)).mtimeMs);
+          expect(statSync(join(dst, n)).mode, n).toBe(statSync(join(src, n)).mode);
+        }
+        // The fast path's files first (biggest first), each reported once with its size; then rsync's.
+        expect(files.slice(0, 2)).toEqual([
+          ["big-a", 3 * MiB],
+          ["big-b", 2 * MiB],
+        ]);
+        expect(files.map(([n]) => n).sort()).toEqual(["big c", "big-a", "big-b", "big-partial", "small"]);
+        expect(moved).toBeGreaterThanOrEqual(5 * MiB + 100 * 1024 + 2 * MiB);
+        const progress = events.filter((e) => e.type === "step-progress");
+        expect(progress.some((e) => e.bytes === 5 * MiB && e.totalBytes === 5 * MiB)).toBe(true);
+        expect(readdirSync(dst).filter((n) => n.startsWith("."))).toEqual([]);
+
+        const again: string[] = [];
+        const before = events.length;
+        await rsyncPull(ctxFor({ old, new: neu }, events), neu, old, {
+          sourceDir: src,
+          destDir: dst,
+          key: k,
+          what: "again",
+          onFile: (n) => again.push(n),
+          directCopyMinBytes: MiB,
+        });
+        expect(again).toEqual([]);
+        expect(events.slice(before).every((e) => e.type !== "step-progress" || e.bytes === 0)).toBe(true);
+      } finally {
+        await removeTempKeys(neu, old, [k], { authorizedKeys });
+      }
+    });
+
+    it("fast path: a file gone from old after the listing is skipped, nothing is left under its name, rsync copies the rest", async () => {
+      const src = join(work, "src-fail");
+      const dst = join(work, "dst-fail");
+      await neu.run(["mkdir", "-p", "--", src, dst]);
+      writeFileSync(join(src, "big-ok"), randomBytes(2 * 1024 * 1024));
+      writeFileSync(join(src, "big-gone"), randomBytes(2 * 1024 * 1024));
+      const k = await key();
+      const files: string[] = [];
+      try {
+        // Listed, then removed before the copy (an image deleted while the cloud is live): the fast copy of
+        // big-gone fails, nothing is left under its name, and rsync (exit 24 is not an error) copies the rest.
+        const ctx = ctxFor({ old, new: neu });
+        const realExec = old.exec.bind(old);
+        old.exec = async (argv, opts) => {
+          const r = await realExec(argv, opts);
+          if (argv[0] === "find") rmSync(join(src, "big-gone"));
+          return r;
+        };
+        try {
+          await rsyncPull(ctx, neu, old, {
+            sourceDir: src,
+            destDir: dst,
+            key: k,
+            what: "gone",
+            onFile: (n) => files.push(n),
+            directCopyMinBytes: 1024 * 1024,
+          });
+        } finally {
+          old.exec = realExec;
+        }
+        expect(files).toEqual(["big-ok"]);
+        expect(readdirSync(dst)).toEqual(["big-ok"]);
+      } finally {
+        await removeTempKeys(neu, old, [k], { authorizedKeys });
+      }
     });
 
     it("the from= restriction holds: a key installed for another address is refused", async () => {
