@@ -2,21 +2,11 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { LOCK_FILE, acquireLock, pidIsAlive, readLockInfo } from "../../../src/engine/lock.js";
-import { UserError } from "../../../src/lib/errors.js";
 import { tempStateDirs } from "./support.js";
+import { thrownUserError } from "../user-error.js";
 
 const newDir = tempStateDirs();
 const base = { hostname: "ctl-admin", releaseOnExit: false } as const;
-
-function catchError(f: () => unknown): UserError {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof UserError) return e;
-    throw e;
-  }
-  throw new Error("expected a UserError");
-}
 
 describe("state directory lock", () => {
   it("writes pid, hostname and start time, and release removes it", () => {
@@ -43,7 +33,7 @@ describe("state directory lock", () => {
   it("refuses a second writer while the holder is alive, saying who holds it and what to do", () => {
     const dir = newDir();
     const first = acquireLock({ ...base, stateDir: dir, pid: 100, command: "run" });
-    const e = catchError(() =>
+    const e = thrownUserError(() =>
       acquireLock({ ...base, stateDir: dir, pid: 200, isAlive: (pid) => pid === 100 }),
     );
     expect(e.code).toBe("STATE_LOCKED");
@@ -67,7 +57,7 @@ describe("state directory lock", () => {
   it("refuses a lock held from another host, whose pid it cannot check", () => {
     const dir = newDir();
     acquireLock({ ...base, stateDir: dir, pid: 100, hostname: "other-box" });
-    const e = catchError(() => acquireLock({ ...base, stateDir: dir, pid: 200, isAlive: () => false }));
+    const e = thrownUserError(() => acquireLock({ ...base, stateDir: dir, pid: 200, isAlive: () => false }));
     expect(e.message).toContain("another machine");
     expect(e.nextSteps[0]).toContain("other-box");
   });
@@ -75,7 +65,7 @@ describe("state directory lock", () => {
   it("refuses an unreadable lock file rather than guessing", () => {
     const dir = newDir();
     fs.writeFileSync(path.join(dir, LOCK_FILE), "");
-    const e = catchError(() => acquireLock({ ...base, stateDir: dir, isAlive: () => false }));
+    const e = thrownUserError(() => acquireLock({ ...base, stateDir: dir, isAlive: () => false }));
     expect(e.message).toContain("cannot be read");
   });
 

@@ -7,21 +7,11 @@ import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { JOURNAL_FILE, Journal, finalizeJournal, readJournal } from "../../../src/engine/journal.js";
 import type { EngineEvent, Plan, StepImpl } from "../../../src/engine/step.js";
-import { UserError } from "../../../src/lib/errors.js";
 import { Harness, deferred, initialWorld, makePlan, settle, sorted, step, worldPlan } from "./harness.js";
 import { journalState, runJournaled, tempStateDirs } from "./support.js";
+import { rejectedUserError } from "../user-error.js";
 
 const newDir = tempStateDirs();
-
-async function rejection(p: Promise<unknown>): Promise<UserError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof UserError) return e;
-    throw e;
-  }
-  throw new Error("expected a rejection");
-}
 
 /** The world steps of `h` over `plan`, concurrency 2 unless given, "hunter2" a secret; events into `events`. */
 function run(
@@ -105,7 +95,7 @@ describe("runPlan", () => {
   it("fails a step whose verify fails after run, with the detail", async () => {
     const dir = newDir();
     const h = new Harness(initialWorld(), { failVerify: { stepId: "s2", detail: "row count 3 != 4" } });
-    const e = await rejection(run(dir, worldPlan(), h, { concurrency: 1 }));
+    const e = await rejectedUserError(run(dir, worldPlan(), h, { concurrency: 1 }));
     expect(e.code).toBe("STEP_FAILED");
     expect(e.message).toBe("Step s2 (step s2) on w failed: ran but verification failed: row count 3 != 4");
   });
@@ -138,7 +128,7 @@ describe("runPlan", () => {
     expect(started).toEqual(["a", "b"]);
     expect(settled).toBe(false); // b is still running
     gate.resolve();
-    const e = await rejection(p);
+    const e = await rejectedUserError(p);
     expect(started).toEqual(["a", "b"]);
     expect(e.message).toContain("Step a (step a) on w failed: a broke");
     const st = journalState(dir);
@@ -165,7 +155,7 @@ describe("runPlan", () => {
         if (e.type === "step-start" && e.stepId === "s3") ac.abort();
       },
     });
-    const e = await rejection(p);
+    const e = await rejectedUserError(p);
     expect(e.code).toBe("RUN_INTERRUPTED");
     expect(e.message).toContain("3 of 8 steps are done");
     expect(e.nextSteps.join("\n")).toMatch(/handover run[\s\S]*handover rollback/);
@@ -197,7 +187,7 @@ describe("runPlan", () => {
     const p = runJournaled(dir, plan, new Map([["long", impl]]), { signal: ac.signal });
     await settle();
     ac.abort();
-    const e = await rejection(p);
+    const e = await rejectedUserError(p);
     expect(e.code).toBe("RUN_INTERRUPTED");
     const failed = readJournal(dir)!.records.find((r) => r.type === "step-failed");
     expect(failed).toMatchObject({ stepId: "long", interrupted: true, message: "aborted by operator" });
@@ -221,7 +211,7 @@ describe("runPlan", () => {
     const plan = makePlan([step("leak", "leaky", {})]);
     const dir = newDir();
     const events: EngineEvent[] = [];
-    const e = await rejection(
+    const e = await rejectedUserError(
       runJournaled(dir, plan, new Map([["leaky", impl]]), {
         secrets: ["hunter2"],
         emit: (x) => events.push(x),
@@ -247,7 +237,7 @@ describe("runPlan", () => {
       undo: () => Promise.resolve(),
     };
     const plan = makePlan([step("x", "h", {}, { hosts: ["new"] })]);
-    const e = await rejection(runJournaled(newDir(), plan, new Map([["h", impl]])));
+    const e = await rejectedUserError(runJournaled(newDir(), plan, new Map([["h", impl]])));
     expect(e.message).toContain("asked for host old, which its plan entry does not name");
   });
 
@@ -258,12 +248,14 @@ describe("runPlan", () => {
     const j = Journal.open({ stateDir: dir, plan: worldPlan() });
     finalizeJournal(j);
     j.close();
-    const e = await rejection(run(dir, worldPlan(), new Harness(world)));
+    const e = await rejectedUserError(run(dir, worldPlan(), new Harness(world)));
     expect(e.code).toBe("JOURNAL_FINALIZED");
   });
 
   it("rejects a concurrency below 1", async () => {
-    const e = await rejection(run(newDir(), worldPlan(), new Harness(initialWorld()), { concurrency: 0 }));
+    const e = await rejectedUserError(
+      run(newDir(), worldPlan(), new Harness(initialWorld()), { concurrency: 0 }),
+    );
     expect(e.code).toBe("BAD_CONCURRENCY");
   });
 });

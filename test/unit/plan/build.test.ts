@@ -1,47 +1,19 @@
 import { describe, expect, it } from "vitest";
-import type { Plan, PlannedStep } from "../../../src/engine/step.js";
+import type { PlannedStep } from "../../../src/engine/step.js";
 import { PHASES } from "../../../src/engine/step.js";
-import { UserError } from "../../../src/lib/errors.js";
 import { supersedes } from "../../../src/engine/resources.js";
 import { buildPlan } from "../../../src/plan/build.js";
 import type { Facts } from "../../../src/plan/facts.js";
 import type { PlanInput } from "../../../src/plan/input.js";
 import { STEP_KINDS, undoKindOf } from "../../../src/plan/kinds.js";
 import { labFacts, labInput } from "./fixtures/lab-facts.js";
-import { shippedCatalog } from "./helpers.js";
+import { ancestors, shippedCatalog, stepOf } from "./helpers.js";
+import { thrownUserError } from "../user-error.js";
 
 const catalog = shippedCatalog();
 const plan = buildPlan(labInput, labFacts, catalog);
 const byId = new Map(plan.steps.map((s) => [s.id, s]));
-const step = (id: string): PlannedStep => {
-  const s = byId.get(id);
-  if (!s) throw new Error(`no step ${id} in plan: ${plan.steps.map((x) => x.id).join(" ")}`);
-  return s;
-};
-
-/** Every step `id` depends on, directly or not. */
-function ancestors(p: Plan, id: string): Set<string> {
-  const map = new Map(p.steps.map((s) => [s.id, s]));
-  const seen = new Set<string>();
-  const stack = [...(map.get(id)?.after ?? [])];
-  while (stack.length > 0) {
-    const a = stack.pop()!;
-    if (seen.has(a)) continue;
-    seen.add(a);
-    stack.push(...(map.get(a)?.after ?? []));
-  }
-  return seen;
-}
-
-function refusal(f: () => unknown): UserError {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof UserError) return e;
-    throw e;
-  }
-  throw new Error("expected a UserError");
-}
+const step = (id: string): PlannedStep => stepOf(plan, id);
 
 describe("the lab plan (victoria on bullseye -> zed on bookworm)", () => {
   it("has unique ids and is the same value when built twice", () => {
@@ -332,14 +304,14 @@ describe("refusals happen in plan, not halfway", () => {
       ...labFacts,
       controllers: { ...labFacts.controllers, old: { ...labFacts.controllers.old, release: "liberty" } },
     };
-    const e = refusal(() => buildPlan(input, facts, catalog));
+    const e = thrownUserError(() => buildPlan(input, facts, catalog));
     expect(e.code).toBe("UNSAFE_JUMP");
     expect(e.message).toMatch(/glance.*is_public/s);
   });
 
   it("refuses when discovery already found rows that break a migration", () => {
     const facts: Facts = { ...labFacts, dataChecks: { "cinder-untyped-volumes": 2 } };
-    const e = refusal(() => buildPlan(labInput, facts, catalog));
+    const e = thrownUserError(() => buildPlan(labInput, facts, catalog));
     expect(e.code).toBe("UNSAFE_JUMP");
     expect(e.message).toMatch(/cinder: volumes or snapshots with a NULL volume_type_id.*2 row/);
   });
@@ -353,7 +325,7 @@ describe("refusals happen in plan, not halfway", () => {
   });
 
   it("refuses when the old controller runs another release than the answers say", () => {
-    const e = refusal(() => buildPlan({ ...labInput, sourceRelease: "ussuri" }, labFacts, catalog));
+    const e = thrownUserError(() => buildPlan({ ...labInput, sourceRelease: "ussuri" }, labFacts, catalog));
     expect(e.code).toBe("PLAN_RELEASE_MISMATCH");
   });
 
@@ -368,12 +340,12 @@ describe("refusals happen in plan, not halfway", () => {
         },
       },
     };
-    expect(refusal(() => buildPlan(labInput, facts, catalog)).code).toBe("PLAN_DISK");
+    expect(thrownUserError(() => buildPlan(labInput, facts, catalog)).code).toBe("PLAN_DISK");
   });
 
   it("refuses a nova without cell mappings instead of planning a half sync", () => {
     const facts: Facts = { ...labFacts, nova: { ...labFacts.nova!, cells: [] } };
-    expect(refusal(() => buildPlan(labInput, facts, catalog)).code).toBe("PLAN_NOVA_CELLS");
+    expect(thrownUserError(() => buildPlan(labInput, facts, catalog)).code).toBe("PLAN_NOVA_CELLS");
     expect(plan.warnings.join("\n")).not.toMatch(/cell/);
   });
 
@@ -382,7 +354,9 @@ describe("refusals happen in plan, not halfway", () => {
       ...labFacts,
       controllers: { ...labFacts.controllers, old: { ...labFacts.controllers.old, services: ["keystone"] } },
     };
-    expect(refusal(() => buildPlan(labInput, facts, catalog)).message).toMatch(/does not run: glance/);
+    expect(thrownUserError(() => buildPlan(labInput, facts, catalog)).message).toMatch(
+      /does not run: glance/,
+    );
   });
 });
 

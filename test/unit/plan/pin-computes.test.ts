@@ -3,33 +3,15 @@
  * the answers let handover reach and nova knows, and removed again in finalize after fin.nova.unpin.
  */
 import { describe, expect, it } from "vitest";
-import type { Plan } from "../../../src/engine/step.js";
 import { buildPlan } from "../../../src/plan/build.js";
 import type { Facts } from "../../../src/plan/facts.js";
 import { renderPlanText } from "../../../src/plan/render.js";
 import { labFacts, labInput } from "./fixtures/lab-facts.js";
-import { shippedCatalog } from "./helpers.js";
+import { ancestors, shippedCatalog, stepOf } from "./helpers.js";
 
 const catalog = shippedCatalog();
 
-function ancestors(p: Plan, id: string): Set<string> {
-  const map = new Map(p.steps.map((s) => [s.id, s]));
-  const seen = new Set<string>();
-  const stack = [...(map.get(id)?.after ?? [])];
-  while (stack.length > 0) {
-    const a = stack.pop()!;
-    if (seen.has(a)) continue;
-    seen.add(a);
-    stack.push(...(map.get(a)?.after ?? []));
-  }
-  return seen;
-}
-
-function get(p: Plan, id: string) {
-  const s = p.steps.find((x) => x.id === id);
-  if (!s) throw new Error(`no ${id}: ${p.steps.map((x) => x.id).join(" ")}`);
-  return s;
-}
+const get = stepOf;
 
 describe("plan: the compute RPC pin on the computes", () => {
   const plan = buildPlan(labInput, labFacts, catalog);

@@ -3,34 +3,16 @@
  * old services' stop and the first move.
  */
 import { describe, expect, it } from "vitest";
-import type { Plan } from "../../../src/engine/step.js";
 import { buildPlan } from "../../../src/plan/build.js";
 import type { Facts } from "../../../src/plan/facts.js";
 import { labFacts, labInput } from "./fixtures/lab-facts.js";
-import { shippedCatalog } from "./helpers.js";
+import { ancestors, shippedCatalog, stepOf } from "./helpers.js";
 
 const catalog = shippedCatalog();
 
-function ancestors(p: Plan, id: string): Set<string> {
-  const map = new Map(p.steps.map((s) => [s.id, s]));
-  const seen = new Set<string>();
-  const stack = [...(map.get(id)?.after ?? [])];
-  while (stack.length > 0) {
-    const a = stack.pop()!;
-    if (seen.has(a)) continue;
-    seen.add(a);
-    stack.push(...(map.get(a)?.after ?? []));
-  }
-  return seen;
-}
-
 describe("switch: canary and snapshot", () => {
   const plan = buildPlan(labInput, labFacts, catalog);
-  const get = (id: string) => {
-    const s = plan.steps.find((x) => x.id === id);
-    if (!s) throw new Error(`no ${id}: ${plan.steps.map((x) => x.id).join(" ")}`);
-    return s;
-  };
+  const get = (id: string) => stepOf(plan, id);
   const moves = plan.steps.filter((s) => s.kind === "net.move-address").map((s) => s.id);
   const firstCompute = labFacts.nova!.computes.find((c) => !c.disabled)!.host;
 

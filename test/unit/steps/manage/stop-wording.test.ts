@@ -13,11 +13,11 @@ import { afterEach, describe, expect, it } from "vitest";
 import { Journal, readJournal } from "../../../../src/engine/journal.js";
 import { runPlan } from "../../../../src/engine/run.js";
 import type { Plan, StepImpl } from "../../../../src/engine/step.js";
-import { UserError } from "../../../../src/lib/errors.js";
 import { manageStep } from "../../../../src/steps/manage/manage.js";
 import { asUserArgv } from "../../../../src/steps/manage/as-user.js";
 import { FakeHost } from "../../../fakes/fake-host.js";
 import { FakeSql, makeCtx, makeDeps } from "../support/harness.js";
+import { rejectedUserError } from "../../user-error.js";
 
 const step = manageStep(makeDeps(new FakeSql()));
 const sync = { service: "nova", argv: ["nova-manage", "db", "sync"], user: "nova", okExit: [0] };
@@ -27,15 +27,6 @@ const expand = {
   user: "keystone",
   okExit: [0],
 };
-
-async function rejection(p: Promise<unknown>): Promise<UserError> {
-  const e = await p.then(
-    () => undefined,
-    (x: unknown) => x,
-  );
-  if (e instanceof UserError) return e;
-  throw new Error(`expected a UserError, got ${String(e)}`);
-}
 
 /** `new` runs `argv` as `user` with exit 0, calling `during` first (the stop arriving while the tool runs). */
 function toolHost(argv: string[], user: string, during: () => void = () => undefined): FakeHost {
@@ -54,7 +45,7 @@ describe("svc.manage stopped on request", () => {
     const neu = toolHost(sync.argv, "nova");
     const h = makeCtx({ new: neu });
     h.abort.abort();
-    const e = await rejection(step.run(h.ctx, sync));
+    const e = await rejectedUserError(step.run(h.ctx, sync));
     expect(e.code).toBe("ABORTED");
     expect(e.message).toBe("nova: stopped on request before `nova-manage db sync` started");
     expect(toolRuns(neu)).toBe(0);
@@ -64,7 +55,7 @@ describe("svc.manage stopped on request", () => {
     let h = makeCtx({});
     const neu = toolHost(["keystone-manage", "db_sync", "--expand"], "keystone", () => h.abort.abort());
     h = makeCtx({ new: neu });
-    const e = await rejection(step.run(h.ctx, expand));
+    const e = await rejectedUserError(step.run(h.ctx, expand));
     expect(e.code).toBe("ABORTED");
     expect(e.message).toBe(
       "keystone: stopped on request before `keystone-manage db_sync --check` started to verify `keystone-manage db_sync --expand` (which exited 0)",
@@ -128,7 +119,7 @@ describe("svc.manage stopped on request, through the engine", () => {
     const neu = toolHost(sync.argv, "nova", () => stop.abort());
     const journal = Journal.open({ stateDir: dir, plan });
     try {
-      const e = await rejection(
+      const e = await rejectedUserError(
         runPlan({ plan, registry, hosts: new Map([["new", neu]]), journal, signal: stop.signal }),
       );
       expect(e.code).toBe("RUN_INTERRUPTED");
