@@ -130,9 +130,9 @@ export interface DirectCopy {
 
 /** The argv run on the destination; the file list goes to its stdin (directCopyStdin). */
 export function directCopyArgv(d: DirectCopy): string[] {
-  // remoteSpec checks user, host and dir; its "user@host:dir" is split back here.
-  const spec = remoteSpec(d.sourceUser, d.sourceHost, d.sourceDir);
-  const target = spec.slice(0, spec.length - d.sourceDir.length - 1);
+  // remoteSpec checks user and host; ssh takes an IPv6 literal without rsync's brackets.
+  const spec = remoteSpec(d.sourceUser, d.sourceHost, "/");
+  const target = spec.slice(0, -2).replace(/@\[(.*)\]$/, "@$1");
   for (const dir of [d.sourceDir, d.destDir])
     if (!directCopyDirOk(dir))
       throw new BugError(`direct copy: refusing an unusual dir ${JSON.stringify(dir)}`);

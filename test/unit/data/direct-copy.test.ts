@@ -1,0 +1,268 @@
+/**
+ * The ssh-cat fast path (src/data/direct-copy.ts): which files take it, the argv and stdin it runs with, and how
+ * rsyncPull runs it before rsync (FakeHost: test/fakes/FAKE-HOST.md). The script itself runs for real in
+ * test/integration/data/pull.test.ts.
+ */
+import { describe, expect, it } from "vitest";
+import type { StepContext, StepEvent } from "../../../src/engine/step.js";
+import {
+  DIRECT_COPY_SCRIPT,
+  directCopyArgv,
+  directCopyCandidates,
+  directCopyStdin,
+  parseSourceListing,
+  type SourceFile,
+} from "../../../src/data/direct-copy.js";
+import { rsyncPull } from "../../../src/data/pull.js";
+import { sshCommand } from "../../../src/data/rsync.js";
+import type { TempKey } from "../../../src/data/temp-key.js";
+import { UserError } from "../../../src/lib/errors.js";
+import { FakeHost, REST } from "../../fakes/fake-host.js";
+
+const MiB = 1024 * 1024;
+const file = (name: string, size: number, mtime = "1700000000.1234567890"): SourceFile => ({
+  name,
+  size,
+  mtime,
+});
+
+describe("which files the fast path copies", () => {
+  it("big regular files the destination lacks under any type, biggest first", () => {
+    const got = directCopyCandidates(
+      [
+        file("small", MiB - 1),
+        file("b", 2 * MiB),
+        file("a", 5 * MiB),
+        file("partial", 3 * MiB), // new has a partial copy: rsync resumes it by delta
+        file("c", 2 * MiB),
+      ],
+      new Set(["partial", "unrelated"]),
+      MiB,
+    );
+    expect(got.map((f) => f.name)).toEqual(["a", "b", "c"]);
+  });
+
+  it("leaves to rsync names a shell could misread, dot-files and unreadable mtimes", () => {
+    const names = [
+      "with space",
+      ".hidden",
+      "glob*",
+      "br[a]",
+      "quo'te",
+      'dq"',
+      "semi;colon",
+      "dollar$x",
+      "nl\nx",
+    ];
+    const got = directCopyCandidates(
+      [
+        ...names.map((n) => file(n, 2 * MiB)),
+        file("bad-mtime", 2 * MiB, "yesterday"),
+        file("ok-1.img", 2 * MiB),
+      ],
+      new Set(),
+      MiB,
+    );
+    expect(got.map((f) => f.name)).toEqual(["ok-1.img"]);
+  });
+
+  it("only: just those names (as rsync's only)", () => {
+    const got = directCopyCandidates([file("a", 2 * MiB), file("b", 2 * MiB)], new Set(), MiB, ["b"]);
+    expect(got.map((f) => f.name)).toEqual(["b"]);
+  });
+
+  it("parses find's listing; names keep inner spaces so the filter can refuse them", () => {
+    expect(parseSourceListing("10 1700000000.5000000000 x\n7 1.0 a b\ngarbage\n\n")).toEqual([
+      file("x", 10, "1700000000.5000000000"),
+      file("a b", 7, "1.0"),
+    ]);
+  });
+});
+
+describe("the fast path's argv", () => {
+  const transport = {
+    identityFile: "/tmp/handover-abcdefgh12/id",
+    knownHostsFile: "/tmp/handover-abcdefgh12/known_hosts",
+    port: 2222,
+  };
+  const base = {
+    transport,
+    sourceUser: "root",
+    sourceHost: "198.51.100.4",
+    sourceDir: "/var/lib/glance/images",
+    destDir: "/var/lib/glance/images",
+  };
+
+  it("a fixed script with dirs, then exactly rsync's ssh command and the source, as separate words", () => {
+    const argv = directCopyArgv(base);
+    expect(argv.slice(0, 6)).toEqual([
+      "sh",
+      "-c",
+      DIRECT_COPY_SCRIPT,
+      "handover-direct-copy",
+      "/var/lib/glance/images",
+      "/var/lib/glance/images",
+    ]);
+    expect(argv.slice(6, -1).join(" ")).toBe(sshCommand(transport));
+    expect(argv.at(-1)).toBe("root@198.51.100.4");
+    // The script never removes or writes anything on the source: its only remote command is cat.
+    expect(DIRECT_COPY_SCRIPT).toContain('"$@" cat -- "$src/$name"');
+    expect(DIRECT_COPY_SCRIPT.match(/"\$@"/g)).toHaveLength(1);
+  });
+
+  it("IPv6 sources without rsync's brackets (ssh takes the bare literal)", () => {
+    expect(directCopyArgv({ ...base, sourceHost: "2001:db8::4" }).at(-1)).toBe("root@2001:db8::4");
+  });
+
+  it("refuses unusual dirs, hosts and file lines", () => {
+    expect(() => directCopyArgv({ ...base, sourceDir: "/var/lib/gl ance" })).toThrow(/unusual dir/);
+    expect(() => directCopyArgv({ ...base, destDir: "relative" })).toThrow(/unusual dir/);
+    expect(() => directCopyArgv({ ...base, sourceDir: "/var/../etc" })).toThrow(/unusual dir/);
+    expect(() => directCopyArgv({ ...base, sourceHost: "-oProxyCommand=x" })).toThrow(/unusual host/);
+    expect(directCopyStdin([file("a", 3), file("b", 4, "5")])).toBe("3 1700000000.1234567890 a\n4 5 b\n");
+    expect(() => directCopyStdin([file("a b", 3)])).toThrow(/unusual file/);
+  });
+});
+
+function ctxFor(
+  hosts: Record<string, FakeHost>,
+  events: StepEvent[],
+  signal = new AbortController().signal,
+): StepContext {
+  return {
+    host: (n) => hosts[n]!,
+    emit: (e) => events.push(e),
+    signal,
+    now: () => new Date(),
+  };
+}
+
+describe("rsyncPull with the fast path", () => {
+  const key: TempKey = {
+    dir: "/tmp/handover-abcdefgh12",
+    nonce: "0123456789abcdef",
+    identityFile: "/tmp/handover-abcdefgh12/id",
+    knownHostsFile: "/tmp/handover-abcdefgh12/known_hosts",
+  };
+  const DIR = "/var/lib/glance/images";
+
+  /**
+   * old lists `big-1` (3 MiB), `big-2` (2 MiB), `small` (1 KiB), `there` (2 MiB); new already has `there`. The
+   * script's rule checks its stdin and answers as the real script does; rsync then reports `small`.
+   */
+  function hosts(script: (stdin: string) => { exitCode?: number; stdout?: string; stderr?: string }) {
+    const old = new FakeHost("old", { unmatched: "throw" });
+    const neu = new FakeHost("new", { unmatched: "throw" });
+    old.on(["find", DIR, "-maxdepth", "1", "-type", "f", "-printf", "%s %T@ %f\\n"], {
+      stdout: `${3 * MiB} 1700000000.1 big-1\n${2 * MiB} 1700000001.2 big-2\n1024 1700000002.3 small\n${2 * MiB} 1.0 there\n`,
+    });
+    neu.on(["find", DIR, "-mindepth", "1", "-maxdepth", "1", "-printf", "%f\\n"], { stdout: "there\n" });
+    neu.on(["sh", "-c", DIRECT_COPY_SCRIPT, REST], ({ stdin }) => script(String(stdin ?? "")), {
+      readsStdin: true,
+    });
+    neu.on(["rsync", REST], {
+      stdout: `handover-file 1030 small\n      ${5 * MiB + 1030} 100%  1000B/s    0:00:00 (xfr#1, to-chk=0/4)\n`,
+    });
+    return { old, neu };
+  }
+
+  const answer = (stdin: string): { stdout: string } => ({
+    stdout: stdin
+      .trim()
+      .split("\n")
+      .map((l) => {
+        const [size, , name] = l.split(" ");
+        return `handover-copying ${size} ${name}\nhandover-part ${DIR}/.${name}.handover-part.42\nhandover-file ${size} ${name}\n`;
+      })
+      .join(""),
+  });
+
+  it("copies the big files new lacks first, reports them per file and in the progress, then runs rsync", async () => {
+    const { old, neu } = hosts(answer);
+    const events: StepEvent[] = [];
+    const files: [string, number][] = [];
+    const moved = await rsyncPull(ctxFor({ old, new: neu }, events), neu, old, {
+      sourceDir: DIR,
+      destDir: DIR,
+      key,
+      what: "delta copy",
+      onFile: (n, b) => files.push([n, b]),
+      directCopyMinBytes: MiB,
+    });
+    const script = neu.calls.find((c) => c.kind === "execStream" && c.argv[0] === "sh");
+    expect(script && "stdin" in script ? String(script.stdin) : "").toBe(
+      `${3 * MiB} 1700000000.1 big-1\n${2 * MiB} 1700000001.2 big-2\n`,
+    );
+    expect(files).toEqual([
+      ["big-1", 3 * MiB],
+      ["big-2", 2 * MiB],
+      ["small", 1030],
+    ]);
+    expect(moved).toBe(5 * MiB + 5 * MiB + 1030);
+    const progress = events.flatMap((e) => (e.type === "step-progress" ? [[e.bytes, e.totalBytes]] : []));
+    expect(progress.slice(0, 2)).toEqual([
+      [3 * MiB, 5 * MiB],
+      [5 * MiB, 5 * MiB],
+    ]);
+    // rsync's own progress is added to what the fast path moved.
+    expect(progress.at(-1)).toEqual([10 * MiB + 1030, 10 * MiB + 1030]);
+    const order = neu.commands().map((a) => a[0]);
+    expect(order.indexOf("sh")).toBeLessThan(order.indexOf("rsync"));
+  });
+
+  it("a file the script skips is not reported by it (rsync copies it)", async () => {
+    const { old, neu } = hosts(() => ({
+      stdout: `handover-copying ${3 * MiB} big-1\nhandover-skipped big-1\nhandover-copying ${2 * MiB} big-2\nhandover-file ${2 * MiB} big-2\n`,
+    }));
+    const files: string[] = [];
+    await rsyncPull(ctxFor({ old, new: neu }, []), neu, old, {
+      sourceDir: DIR,
+      destDir: DIR,
+      key,
+      what: "x",
+      onFile: (n) => files.push(n),
+      directCopyMinBytes: MiB,
+    });
+    expect(files).toEqual(["big-2", "small"]);
+  });
+
+  it("a script that fails says so and rsync does not run", async () => {
+    const { old, neu } = hosts(() => ({ exitCode: 2, stderr: "sh: cannot create: Read-only file system" }));
+    const e = await rsyncPull(ctxFor({ old, new: neu }, []), neu, old, {
+      sourceDir: DIR,
+      destDir: DIR,
+      key,
+      what: "warm copy",
+      directCopyMinBytes: MiB,
+    }).catch((err: unknown) => err);
+    expect(e).toBeInstanceOf(UserError);
+    expect((e as UserError).message).toMatch(/warm copy: direct copy on new exited with 2: .*Read-only/);
+    expect(neu.commands().some((a) => a[0] === "rsync")).toBe(false);
+  });
+
+  it("not for volumes (sparse or in place), nor without the option, nor when a listing fails", async () => {
+    for (const o of [{ sparse: true }, { inplace: true }, {}]) {
+      const { old, neu } = hosts(answer);
+      await rsyncPull(ctxFor({ old, new: neu }, []), neu, old, {
+        sourceDir: DIR,
+        destDir: DIR,
+        key,
+        what: "v",
+        ...o,
+        ...("sparse" in o || "inplace" in o ? { directCopyMinBytes: MiB } : {}),
+      });
+      expect(neu.commands().map((a) => a[0])).toEqual(["rsync"]);
+      expect(old.commands()).toEqual([]);
+    }
+    const { old, neu } = hosts(answer);
+    neu.on(["find", REST], { exitCode: 1, stderr: "find: No such file or directory" });
+    await rsyncPull(ctxFor({ old, new: neu }, []), neu, old, {
+      sourceDir: DIR,
+      destDir: DIR,
+      key,
+      what: "v",
+      directCopyMinBytes: MiB,
+    });
+    expect(neu.commands().map((a) => a[0])).toEqual(["find", "rsync"]);
+  });
+});
