@@ -6,9 +6,10 @@
 import { confirm as inquirerConfirm } from "@inquirer/prompts";
 import type { Command } from "commander";
 import { deriveState, readJournal, type Journal, type JournalState } from "../engine/journal.js";
-import type { OpenState, OpenStateOptions } from "../engine/state-dir.js";
+import { openStateForWrite, type OpenState, type OpenStateOptions } from "../engine/state-dir.js";
 import type { EngineEvent, JsonObject, Plan, StepImpl, StepRegistry } from "../engine/step.js";
-import { UserError } from "../lib/errors.js";
+import type { Host } from "../hosts/host.js";
+import { BugError, UserError } from "../lib/errors.js";
 import { createRenderer, type ProgressRenderer } from "../ui/index.js";
 import { setExitCode } from "./exit.js";
 import type { CliIo } from "./io.js";
@@ -143,6 +144,49 @@ export async function withEngineSession<T>(
     scope.state?.close();
     await session.close();
   }
+}
+
+/**
+ * Takes the state dir's lock and opens the journal for `command`, with the session's secrets and the deps' clock
+ * and lock details (`plan` and `acceptPlanChange` for a run); the scope holds it, so withEngineSession closes it.
+ */
+export function openScopeState(
+  scope: EngineScope,
+  run: LoadedRun,
+  deps: Pick<EngineCommandDeps, "now" | "lock">,
+  command: "run" | "rollback" | "finalize",
+  o: { readonly plan?: Plan; readonly acceptPlanChange?: boolean } = {},
+): OpenState {
+  const state = openStateForWrite({
+    stateDir: run.stateDir,
+    command,
+    secrets: scope.session.secrets,
+    now: deps.now,
+    ...(deps.lock ? { lock: deps.lock } : {}),
+    ...o,
+  });
+  scope.state = state;
+  return state;
+}
+
+/**
+ * What runPlan and rollbackJournal both take from an open scope: the session's hosts, the journal the scope
+ * holds (openScopeState first), the command's Ctrl-C signal, the deps' clock and the renderer's event sink.
+ */
+export function engineWiring(
+  scope: EngineScope,
+  deps: Pick<EngineCommandDeps, "now">,
+  signal: AbortSignal,
+  emit: (e: EngineEvent) => void,
+): {
+  hosts: ReadonlyMap<string, Host>;
+  journal: Journal;
+  signal: AbortSignal;
+  now: () => Date;
+  emit: (e: EngineEvent) => void;
+} {
+  if (!scope.state) throw new BugError("the engine was started before the state dir was opened");
+  return { hosts: scope.session.hosts, journal: scope.state.journal, signal, now: deps.now, emit };
 }
 
 /** The session's registry with gate.confirm replaced by the commands' own step, which asks the operator. */

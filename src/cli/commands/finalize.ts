@@ -9,12 +9,13 @@
  */
 import { finalizeJournal, planHash } from "../../engine/journal.js";
 import { runPlan } from "../../engine/run.js";
-import { openStateForWrite } from "../../engine/state-dir.js";
 import { UserError } from "../../lib/errors.js";
 import {
   confirmOrRefuse,
   engineAction,
   engineCommand,
+  engineWiring,
+  openScopeState,
   realEngineDeps,
   registryWithGate,
   requireJournal,
@@ -104,28 +105,10 @@ export async function finalizeCommand(
       return 1;
     }
 
-    const state = openStateForWrite({
-      stateDir: run.stateDir,
-      command: "finalize",
-      plan: full,
-      acceptPlanChange: true,
-      secrets: session.secrets,
-      now: deps.now,
-      ...(deps.lock ? { lock: deps.lock } : {}),
-    });
-    scope.state = state;
+    const state = openScopeState(scope, run, deps, "finalize", { plan: full, acceptPlanChange: true });
     if (fin.length > 0) {
       await withRenderer(scope, full, io, deps, o.plain ?? false, (emit) =>
-        runPlan({
-          plan: full,
-          registry,
-          hosts: session.hosts,
-          journal: state.journal,
-          concurrency: 1,
-          signal,
-          now: deps.now,
-          emit,
-        }),
+        runPlan({ plan: full, registry, concurrency: 1, ...engineWiring(scope, deps, signal, emit) }),
       );
     }
     const rec = finalizeJournal(state.journal);

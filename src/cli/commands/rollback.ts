@@ -19,6 +19,8 @@ import {
   confirmOrRefuse,
   engineAction,
   engineCommand,
+  engineWiring,
+  openScopeState,
   parseConcurrency,
   realEngineDeps,
   registryWithGate,
@@ -144,14 +146,7 @@ export async function rollbackCommand(
       if (line) io.stdout(redact(line, session.secrets));
       if (!(await ask())) return notConfirmed();
     }
-    const state = openStateForWrite({
-      stateDir: run.stateDir,
-      command: "rollback",
-      secrets: session.secrets,
-      now: deps.now,
-      ...(deps.lock ? { lock: deps.lock } : {}),
-    });
-    scope.state = state;
+    const state = openScopeState(scope, run, deps, "rollback");
     const plan = state.journal.state();
     const result: RollbackResult = await withRenderer(
       scope,
@@ -163,16 +158,7 @@ export async function rollbackCommand(
       io,
       deps,
       o.plain ?? false,
-      (emit) =>
-        rollbackJournal({
-          registry,
-          hosts: session.hosts,
-          journal: state.journal,
-          concurrency,
-          signal,
-          now: deps.now,
-          emit,
-        }),
+      (emit) => rollbackJournal({ registry, concurrency, ...engineWiring(scope, deps, signal, emit) }),
     );
     const lines = [formatOutcomes(result.outcomes), "", result.message];
     if (result.servingAgainSeconds !== undefined) {

@@ -13,13 +13,15 @@
  */
 import { deriveState, planHash, readJournal, type JournalState } from "../../engine/journal.js";
 import { runPlan } from "../../engine/run.js";
-import { openStateForWrite, type OpenState } from "../../engine/state-dir.js";
+import type { OpenState } from "../../engine/state-dir.js";
 import type { Plan } from "../../engine/step.js";
 import { UserError, isUserError } from "../../lib/errors.js";
 import type { Facts } from "../../plan/facts.js";
 import {
   engineAction,
   engineCommand,
+  engineWiring,
+  openScopeState,
   parseConcurrency,
   realEngineDeps,
   registryWithGate,
@@ -142,20 +144,14 @@ export async function runCommand(
 
     let state: OpenState;
     try {
-      state = openStateForWrite({
-        stateDir: run.stateDir,
-        command: "run",
+      state = openScopeState(scope, run, deps, "run", {
         plan,
-        secrets: session.secrets,
         acceptPlanChange: o.acceptPlanChange ?? false,
-        now: deps.now,
-        ...(deps.lock ? { lock: deps.lock } : {}),
       });
     } catch (e) {
       if (isUserError(e) && e.code === "JOURNAL_PLAN_CHANGED") throw explainPlanChange(e, planned, run);
       throw e;
     }
-    scope.state = state;
     // Saved under the lock, once: later runs and finalize rebuild the same plan from them.
     // (Overwritten when the plan came from a new discovery: a leftover file must not outlive its journal.)
     if (planned.source !== "saved-facts") saveFacts(run.stateDir, planned.facts);
@@ -171,16 +167,7 @@ export async function runCommand(
       io.stdout(["Plan warnings:", ...plan.warnings.map((w) => `  - ${w}`)].join("\n"));
     }
     const summary = await withRenderer(scope, plan, io, deps, o.plain ?? false, (emit) =>
-      runPlan({
-        plan,
-        registry,
-        hosts: session.hosts,
-        journal: state.journal,
-        concurrency,
-        signal,
-        now: deps.now,
-        emit,
-      }),
+      runPlan({ plan, registry, concurrency, ...engineWiring(scope, deps, signal, emit) }),
     ).catch((e: unknown) => {
       throw explainStop(e, journalFile, run);
     });
