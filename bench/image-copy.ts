@@ -1,7 +1,9 @@
 /**
  * `npm run bench`: image copy on the lab (issue 5). In ONE run, between the same two hosts (new pulls from old):
  *  1. raw: `ssh root@old cat FILE > FILE` per file over a temporary key (the floor any copy over SSH meets);
- *  2. ours: a full pass of handover's rsync pull (src/data/pull.ts, what files.sync and volumes.copy run);
+ *  2. ours: a full pass of handover's pull as files.sync runs it (src/data/pull.ts): files of at least
+ *     DIRECT_COPY_MIN_BYTES that new lacks by the `ssh cat` fast path (src/data/direct-copy.ts), then rsync over
+ *     everything; and, for comparison, the same pull without the fast path (rsync alone, as volumes.copy runs it);
  *  3. delta, images: 1 % of the data added as a new file (glance images are immutable: between the warm pass
  *     and the freeze, images are added or deleted, never rewritten), then the same pull again;
  *  4. delta, in place: 1 % of every file rewritten at a random offset (what a volume sees), then the pull again.
@@ -19,6 +21,7 @@ import { dirname } from "node:path";
 import { parseArgs } from "node:util";
 import { loadAnswers, nodeSecretReader, resolveAllSecrets } from "../src/answers/index.js";
 import type { StepContext } from "../src/engine/step.js";
+import { DIRECT_COPY_MIN_BYTES } from "../src/data/direct-copy.js";
 import { createPullKey, rsyncPull, sshPortOf } from "../src/data/pull.js";
 import { sshCommand } from "../src/data/rsync.js";
 import { removeTempKeys, type TempKey } from "../src/data/temp-key.js";
@@ -29,6 +32,7 @@ import { ANSWERS_FILE } from "../lab/paths.js";
 const SRC = "/srv/handover-bench";
 const RAW = "/srv/handover-bench-raw";
 const OURS = "/srv/handover-bench-rsync";
+const RSYNC_ONLY = "/srv/handover-bench-rsync-only";
 
 function median(xs: readonly number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -94,16 +98,23 @@ async function main(): Promise<void> {
       port: sshPortOf(old),
     }).split(" ");
     const pull = (what: string): Promise<number> =>
-      rsyncPull(ctx, neu, old, { sourceDir: SRC, destDir: OURS, key: runKey, what });
+      rsyncPull(ctx, neu, old, {
+        sourceDir: SRC,
+        destDir: OURS,
+        key: runKey,
+        what,
+        directCopyMinBytes: DIRECT_COPY_MIN_BYTES, // as files.sync
+      });
 
     const raw: number[] = [];
     const full: number[] = [];
+    const rsyncOnly: number[] = [];
     const delta: number[] = [];
     const inplace: number[] = [];
     for (let r = 0; r < rounds; r++) {
       // 1. raw ssh cat, one file after another, into a fresh dir (the run's key, rsync's ssh options).
-      await neu.run(["rm", "-rf", "--", RAW, OURS]);
-      await neu.run(["mkdir", "-p", "--", RAW, OURS]);
+      await neu.run(["rm", "-rf", "--", RAW, OURS, RSYNC_ONLY]);
+      await neu.run(["mkdir", "-p", "--", RAW, OURS, RSYNC_ONLY]);
       raw.push(
         await timed(async () => {
           for (const n of names) {
@@ -121,8 +132,14 @@ async function main(): Promise<void> {
           }
         }),
       );
-      // 2. handover's pull, full pass into an empty dir.
+      // 2. handover's pull, full pass into an empty dir; then rsync alone, the same way, for comparison.
       full.push(await timed(() => pull("bench full")));
+      rsyncOnly.push(
+        await timed(() =>
+          rsyncPull(ctx, neu, old, { sourceDir: SRC, destDir: RSYNC_ONLY, key: runKey, what: "bench rsync" }),
+        ),
+      );
+      await neu.run(["rm", "-rf", "--", RSYNC_ONLY]);
       // 3. 1 % of the data as a new image, then the delta pass.
       const addMb = Math.max(1, Math.round((perFile * nFiles) / 100));
       await old.run([
@@ -156,7 +173,7 @@ async function main(): Promise<void> {
       if ((await sums(old, SRC)) !== (await sums(neu, OURS)))
         throw new TypeError("rsync copy differs from the source");
       console.log(
-        `round ${r + 1}: raw ${raw[r]!.toFixed(2)} s, full ${full[r]!.toFixed(2)} s, ` +
+        `round ${r + 1}: raw ${raw[r]!.toFixed(2)} s, full ${full[r]!.toFixed(2)} s, rsync alone ${rsyncOnly[r]!.toFixed(2)} s, ` +
           `delta (new image) ${delta[r]!.toFixed(2)} s, delta (in place) ${inplace[r]!.toFixed(2)} s`,
       );
     }
@@ -169,7 +186,8 @@ async function main(): Promise<void> {
       [
         `data: ${mib} MiB in ${nFiles} files (random), new pulls from old over SSH`,
         `raw ssh cat: median ${median(raw).toFixed(2)} s = ${rawRate.toFixed(1)} MiB/s`,
-        `handover rsync pull (full): median ${median(full).toFixed(2)} s = ${fullRate.toFixed(1)} MiB/s = ${(fullRate / rawRate).toFixed(2)}x raw (goal >= 0.9x)`,
+        `handover pull as files.sync runs it (full; files >= ${DIRECT_COPY_MIN_BYTES / 1024 / 1024} MiB by ssh cat, then rsync): median ${median(full).toFixed(2)} s = ${fullRate.toFixed(1)} MiB/s = ${(fullRate / rawRate).toFixed(2)}x raw (goal >= 0.9x)`,
+        `rsync alone (no fast path), full: median ${median(rsyncOnly).toFixed(2)} s = ${(mib / median(rsyncOnly) / rawRate).toFixed(2)}x raw`,
         `delta, 1 % added as a new image: median ${median(delta).toFixed(2)} s = ${((100 * median(delta)) / median(full)).toFixed(1)} % of the full pass (goal <= 5 %)`,
         `delta, 1 % rewritten in place in every file: median ${median(inplace).toFixed(2)} s = ${((100 * median(inplace)) / median(full)).toFixed(1)} % of the full pass`,
         `once per run (not in the passes above): temporary key made and installed ${keySeconds.toFixed(2)} s, removed ${keyRemoveSeconds.toFixed(2)} s`,
@@ -178,7 +196,7 @@ async function main(): Promise<void> {
   } finally {
     if (key) await removeTempKeys(neu, old, [key]).catch(() => undefined);
     await old.run(["rm", "-rf", "--", SRC]).catch(() => undefined);
-    await neu.run(["rm", "-rf", "--", RAW, OURS]).catch(() => undefined);
+    await neu.run(["rm", "-rf", "--", RAW, OURS, RSYNC_ONLY]).catch(() => undefined);
     await Promise.allSettled([old.close(), neu.close()]);
   }
 }
