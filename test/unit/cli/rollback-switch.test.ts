@@ -21,6 +21,7 @@ import {
   answersDir,
   cleanupTemps,
   depsFor,
+  exitsWith,
   fixture,
   initialWorld,
   invoke,
@@ -48,17 +49,13 @@ describe("rollback after a crash mid-switch", () => {
   it("undoes the move that checkpointed but never finished, and everything before it", async () => {
     const { dir, stateDir } = answersDir();
     const fx = fixture({ throwAt: { stepId: "net.m", mutation: 1 } });
-    const io = recordingIo(dir);
-    expect(await invoke(io, () => runCommand({ file: "answers.yaml", yes: true }, io, depsFor(fx)))).toBe(1);
+    await exitsWith(1, runCommand, dir, fx, { yes: true });
     // The process died after the checkpoint and after the move took effect: no step-failed, no run-end.
     crashAfter(stateDir, (r) => r.type === "step-checkpoint" && r.stepId === "net.m");
     fx.world.set("m", "moved");
     fx.harness = new Harness(fx.world);
 
-    const io2 = recordingIo(dir);
-    expect(
-      await invoke(io2, () => rollbackCommand({ file: "answers.yaml", yes: true }, io2, depsFor(fx))),
-    ).toBe(0);
+    const io2 = await exitsWith(0, rollbackCommand, dir, fx, { yes: true });
     const out = text(io2.out);
     expect(out).toMatch(/^undone +net\.m +w$/m);
     expect(out).toContain("Rollback complete: 6 step(s) undone.");
@@ -119,8 +116,7 @@ async function switchedRun(fail?: string) {
     ["glance.images", { rows: 1, checksum: "22" }],
   ]);
   withSnapshot(fx, tables, fail);
-  const io = recordingIo(dir);
-  expect(await invoke(io, () => runCommand({ file: "answers.yaml", yes: true }, io, depsFor(fx)))).toBe(0);
+  await exitsWith(0, runCommand, dir, fx, { yes: true });
   expect(fx.world.get("m")).toBe("moved");
   return { dir, fx, tables };
 }
@@ -129,10 +125,7 @@ describe("rollback reports the writes it would lose", () => {
   it("lists changed tables with row deltas before the undos (--yes)", async () => {
     const { dir, fx, tables } = await switchedRun();
     tables.set("nova.instances", { rows: 4, checksum: "99" });
-    const io = recordingIo(dir);
-    expect(
-      await invoke(io, () => rollbackCommand({ file: "answers.yaml", yes: true }, io, depsFor(fx))),
-    ).toBe(0);
+    const io = await exitsWith(0, rollbackCommand, dir, fx, { yes: true });
     const out = text(io.out);
     const report = out.indexOf(
       "Writes made on the new controller after the switch will be lost by a rollback (snapshot 2026-11-22T12:00:30.000Z): nova.instances +2 rows.",
@@ -167,19 +160,13 @@ describe("rollback reports the writes it would lose", () => {
 
   it("says when nothing was written", async () => {
     const { dir, fx } = await switchedRun();
-    const io = recordingIo(dir);
-    expect(
-      await invoke(io, () => rollbackCommand({ file: "answers.yaml", yes: true }, io, depsFor(fx))),
-    ).toBe(0);
+    const io = await exitsWith(0, rollbackCommand, dir, fx, { yes: true });
     expect(text(io.out)).toContain("No writes on the new controller since the switch");
   });
 
   it("a measurement that fails is said plainly and does not block the rollback", async () => {
     const { dir, fx } = await switchedRun("Access denied for user 'root'");
-    const io = recordingIo(dir);
-    expect(
-      await invoke(io, () => rollbackCommand({ file: "answers.yaml", yes: true }, io, depsFor(fx))),
-    ).toBe(0);
+    const io = await exitsWith(0, rollbackCommand, dir, fx, { yes: true });
     expect(text(io.out)).toContain(
       "Could not compare the new controller's databases with the snapshot taken at the switch (Access denied",
     );
@@ -192,15 +179,11 @@ describe("rollback reports the writes it would lose", () => {
     withSnapshot(fx, new Map([["nova.instances", { rows: 2, checksum: "11" }]]));
     // The switch gate is declined: neither the snapshot nor the move runs.
     fx.answers.push(false);
-    const io = recordingIo(dir, true);
-    expect(await invoke(io, () => runCommand({ file: "answers.yaml", plain: true }, io, depsFor(fx)))).toBe(
-      1,
-    );
+    await exitsWith(1, runCommand, dir, fx, { plain: true }, true);
     expect(fx.world.has("m")).toBe(false);
     const opened = fx.sessionsOpened;
     fx.answers.push(false);
-    const io2 = recordingIo(dir, true);
-    expect(await invoke(io2, () => rollbackCommand({ file: "answers.yaml" }, io2, depsFor(fx)))).toBe(1);
+    const io2 = await exitsWith(1, rollbackCommand, dir, fx, {}, true);
     expect(text(io2.out)).not.toMatch(/Writes made|No writes/);
     expect(text(io2.out)).toContain("Rollback not confirmed; nothing was changed.");
     expect(fx.sessionsOpened).toBe(opened);

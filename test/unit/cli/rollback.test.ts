@@ -12,6 +12,7 @@ import {
   answersDir,
   cleanupTemps,
   depsFor,
+  exitsWith,
   fixture,
   initialWorld,
   invoke,
@@ -25,8 +26,7 @@ afterEach(cleanupTemps);
 async function completedRun(): Promise<{ dir: string; fx: Fixture }> {
   const { dir } = answersDir();
   const fx = fixture();
-  const io = recordingIo(dir);
-  expect(await invoke(io, () => runCommand({ file: "answers.yaml", yes: true }, io, depsFor(fx)))).toBe(0);
+  await exitsWith(0, runCommand, dir, fx, { yes: true });
   return { dir, fx };
 }
 
@@ -34,8 +34,7 @@ describe("handover rollback", () => {
   it("without a terminal needs --yes and changes nothing without it", async () => {
     const { dir, fx } = await completedRun();
     const before = sorted(fx.world);
-    const io = recordingIo(dir);
-    expect(await invoke(io, () => rollbackCommand({ file: "answers.yaml" }, io, depsFor(fx)))).toBe(1);
+    const io = await exitsWith(1, rollbackCommand, dir, fx);
     expect(text(io.err)).toContain("[ROLLBACK_NEEDS_YES]");
     expect(text(io.err)).toContain("--yes");
     expect(sorted(fx.world)).toEqual(before);
@@ -44,10 +43,7 @@ describe("handover rollback", () => {
 
   it("with --yes undoes every step newest first, prints the outcome table, exits 0", async () => {
     const { dir, fx } = await completedRun();
-    const io = recordingIo(dir);
-    expect(
-      await invoke(io, () => rollbackCommand({ file: "answers.yaml", yes: true }, io, depsFor(fx))),
-    ).toBe(0);
+    const io = await exitsWith(0, rollbackCommand, dir, fx, { yes: true });
     expect(sorted(fx.world)).toEqual(sorted(initialWorld()));
     expect(fx.host.fileText("/etc/marker")).toBeUndefined();
     const out = text(io.out);
@@ -68,10 +64,7 @@ describe("handover rollback", () => {
   it("on a terminal asks first; a no changes nothing", async () => {
     const { dir, fx } = await completedRun();
     fx.answers.push(false);
-    const io = recordingIo(dir, true);
-    expect(
-      await invoke(io, () => rollbackCommand({ file: "answers.yaml", plain: true }, io, depsFor(fx))),
-    ).toBe(1);
+    const io = await exitsWith(1, rollbackCommand, dir, fx, { plain: true }, true);
     expect(fx.asked[0]).toMatch(/^Undo 6 step\(s\) on w, newest first/);
     expect(text(io.out)).toContain("Rollback not confirmed; nothing was changed.");
     expect(fx.world.get("m")).toBe("moved");
@@ -80,10 +73,7 @@ describe("handover rollback", () => {
   it("keeps going past a failed undo, marks it FAILED in the table and exits 1; running it again finishes", async () => {
     const { dir, fx } = await completedRun();
     fx.harness = new Harness(fx.world, { failUndo: "cfg.c" });
-    const io = recordingIo(dir);
-    expect(
-      await invoke(io, () => rollbackCommand({ file: "answers.yaml", yes: true }, io, depsFor(fx))),
-    ).toBe(1);
+    const io = await exitsWith(1, rollbackCommand, dir, fx, { yes: true });
     const out = text(io.out);
     expect(out).toMatch(/^FAILED +cfg\.c +w +undo of cfg\.c failed \(injected\)$/m);
     expect(out).toMatch(/^undone +db\.b +w$/m);
@@ -92,10 +82,7 @@ describe("handover rollback", () => {
     expect(fx.world.get("b")).toBeUndefined();
 
     fx.harness = new Harness(fx.world);
-    const io2 = recordingIo(dir);
-    expect(
-      await invoke(io2, () => rollbackCommand({ file: "answers.yaml", yes: true }, io2, depsFor(fx))),
-    ).toBe(0);
+    const io2 = await exitsWith(0, rollbackCommand, dir, fx, { yes: true });
     expect(text(io2.out)).toMatch(/^already undone +net\.m/m);
     expect(sorted(fx.world)).toEqual(sorted(initialWorld()));
   });
@@ -103,10 +90,7 @@ describe("handover rollback", () => {
   it("refuses when nothing has run in the state dir", async () => {
     const { dir } = answersDir();
     const fx = fixture();
-    const io = recordingIo(dir);
-    expect(
-      await invoke(io, () => rollbackCommand({ file: "answers.yaml", yes: true }, io, depsFor(fx))),
-    ).toBe(1);
+    const io = await exitsWith(1, rollbackCommand, dir, fx, { yes: true });
     expect(text(io.err)).toContain("[JOURNAL_MISSING]");
     expect(fx.sessionsOpened).toBe(0);
   });
@@ -122,10 +106,7 @@ describe("handover finalize", () => {
     const fx = fixture({ throwAt: { stepId: "net.m", mutation: 1 } });
     const io = recordingIo(dir);
     await invoke(io, () => runCommand({ file: "answers.yaml", yes: true }, io, depsFor(fx)));
-    const io2 = recordingIo(dir);
-    expect(
-      await invoke(io2, () => finalizeCommand({ file: "answers.yaml", yes: true }, io2, depsFor(fx))),
-    ).toBe(1);
+    const io2 = await exitsWith(1, finalizeCommand, dir, fx, { yes: true });
     expect(text(io2.err)).toContain("[NOT_READY_TO_FINALIZE]");
     expect(text(io2.err)).toContain("net.m");
     expect(fx.world.has("z")).toBe(false);
@@ -133,57 +114,38 @@ describe("handover finalize", () => {
 
   it("needs --yes without a terminal, lists the irreversible steps, runs them and marks the journal final", async () => {
     const { dir, fx } = await completedRun();
-    const io = recordingIo(dir);
-    expect(await invoke(io, () => finalizeCommand({ file: "answers.yaml" }, io, depsFor(fx)))).toBe(1);
+    const io = await exitsWith(1, finalizeCommand, dir, fx);
     expect(text(io.err)).toContain("[FINALIZE_NEEDS_YES]");
     expect(text(io.out)).toContain(
       "fin.z  step fin.z  [irreversible: the schema no longer serves the source release]",
     );
     expect(fx.world.has("z")).toBe(false);
 
-    const io2 = recordingIo(dir);
-    expect(
-      await invoke(io2, () => finalizeCommand({ file: "answers.yaml", yes: true }, io2, depsFor(fx))),
-    ).toBe(0);
+    const io2 = await exitsWith(0, finalizeCommand, dir, fx, { yes: true });
     expect(fx.world.get("z")).toBe("contracted");
     expect(text(io2.out)).toMatch(/Finalized at .*; rollback is no longer possible\./);
 
     // The point of no return: rollback explains and touches nothing; run has nothing left.
-    const io3 = recordingIo(dir);
-    expect(
-      await invoke(io3, () => rollbackCommand({ file: "answers.yaml", yes: true }, io3, depsFor(fx))),
-    ).toBe(1);
+    const io3 = await exitsWith(1, rollbackCommand, dir, fx, { yes: true });
     expect(text(io3.err)).toContain("[ROLLBACK_FINALIZED]");
     expect(text(io3.err)).toContain("rollback is refused");
     expect(fx.world.get("m")).toBe("moved");
-    const io4 = recordingIo(dir);
-    expect(await invoke(io4, () => runCommand({ file: "answers.yaml", yes: true }, io4, depsFor(fx)))).toBe(
-      1,
-    );
+    const io4 = await exitsWith(1, runCommand, dir, fx, { yes: true });
     expect(text(io4.err)).toContain("[JOURNAL_FINALIZED]");
   });
 
   it("a finalize that fails midway is finished by running finalize again; run meanwhile points there", async () => {
     const { dir, fx } = await completedRun();
     fx.harness = new Harness(fx.world, { throwAt: { stepId: "fin.z", mutation: 1 } });
-    const io = recordingIo(dir);
-    expect(
-      await invoke(io, () => finalizeCommand({ file: "answers.yaml", yes: true }, io, depsFor(fx))),
-    ).toBe(1);
+    const io = await exitsWith(1, finalizeCommand, dir, fx, { yes: true });
     expect(text(io.err)).toContain("[STEP_FAILED]");
     expect(fx.world.has("z")).toBe(false);
 
     fx.harness = new Harness(fx.world);
-    const io2 = recordingIo(dir);
-    expect(await invoke(io2, () => runCommand({ file: "answers.yaml", yes: true }, io2, depsFor(fx)))).toBe(
-      1,
-    );
+    const io2 = await exitsWith(1, runCommand, dir, fx, { yes: true });
     expect(text(io2.err)).toContain("[FINALIZE_IN_PROGRESS]");
 
-    const io3 = recordingIo(dir);
-    expect(
-      await invoke(io3, () => finalizeCommand({ file: "answers.yaml", yes: true }, io3, depsFor(fx))),
-    ).toBe(0);
+    await exitsWith(0, finalizeCommand, dir, fx, { yes: true });
     expect(fx.world.get("z")).toBe("contracted");
   });
 });

@@ -14,7 +14,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseFactsFile } from "../../../src/discovery/facts-file.js";
-import type { EngineCommandDeps } from "../../../src/cli/engine-command.js";
+import { expect } from "vitest";
+import type { EngineCommandDeps, EngineCommandOptions } from "../../../src/cli/engine-command.js";
 import type { CliIo } from "../../../src/cli/io.js";
 import { exitCodeFor, renderError } from "../../../src/cli/render-error.js";
 import type { EngineSession } from "../../../src/cli/session.js";
@@ -250,6 +251,24 @@ export async function invoke(io: RecordingIo, fn: () => Promise<number>): Promis
     io.stderr(renderError(e, false));
     return exitCodeFor(e);
   }
+}
+
+/**
+ * An engine command on answers.yaml in `dir` over fx's fakes, invoked as runCli would with a fresh recording io
+ * (a terminal when `isTTY`); fails the test unless it exits with `code` (showing what it wrote to stderr).
+ */
+export async function exitsWith<O extends EngineCommandOptions>(
+  code: number,
+  command: (o: O, io: CliIo, deps: EngineCommandDeps) => Promise<number>,
+  dir: string,
+  fx: Fixture,
+  options: Omit<O, "file"> = {} as Omit<O, "file">,
+  isTTY = false,
+): Promise<RecordingIo> {
+  const io = recordingIo(dir, isTTY);
+  const got = await invoke(io, () => command({ file: "answers.yaml", ...options } as O, io, depsFor(fx)));
+  expect(got, text(io.err)).toBe(code);
+  return io;
 }
 
 export function text(lines: readonly string[]): string {

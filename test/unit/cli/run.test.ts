@@ -15,6 +15,7 @@ import {
   answersDir,
   cleanupTemps,
   depsFor,
+  exitsWith,
   fixture,
   invoke,
   recordingIo,
@@ -56,8 +57,7 @@ describe("handover run", () => {
   it("after a step fails, says how to resume or roll back; running again resumes and skips verified work", async () => {
     const { dir } = answersDir();
     const fx = fixture({ throwAt: { stepId: "cfg.c", mutation: 1, message: `boom with ${SECRET}` } });
-    const io = recordingIo(dir);
-    expect(await invoke(io, () => runCommand({ file: "answers.yaml", yes: true }, io, depsFor(fx)))).toBe(1);
+    const io = await exitsWith(1, runCommand, dir, fx, { yes: true });
     const err = text(io.err);
     expect(err).toContain("[STEP_FAILED]");
     expect(err).toContain("cfg.c");
@@ -70,10 +70,7 @@ describe("handover run", () => {
 
     // A new process: fresh step implementations without the fault, same world and host.
     fx.harness = new Harness(fx.world);
-    const io2 = recordingIo(dir);
-    expect(await invoke(io2, () => runCommand({ file: "answers.yaml", yes: true }, io2, depsFor(fx)))).toBe(
-      0,
-    );
+    const io2 = await exitsWith(0, runCommand, dir, fx, { yes: true });
     const out = text(io2.out);
     expect(out).toContain("Resuming victoria → zed: 6 steps (3 done earlier, re-verified first)");
     expect(out).toMatch(/↷ pre\.a {2}skipped: already done/);
@@ -87,8 +84,7 @@ describe("handover run", () => {
   it("without a terminal and without --yes, stops at the confirmation gate naming the flag; --yes then continues", async () => {
     const { dir } = answersDir();
     const fx = fixture();
-    const io = recordingIo(dir);
-    expect(await invoke(io, () => runCommand({ file: "answers.yaml" }, io, depsFor(fx)))).toBe(1);
+    const io = await exitsWith(1, runCommand, dir, fx);
     const err = text(io.err);
     expect(err).toContain("switch.confirm");
     expect(err).toContain("--yes");
@@ -97,10 +93,7 @@ describe("handover run", () => {
     expect(fx.world.has("m")).toBe(false);
     expect(fx.asked).toEqual([]);
 
-    const io2 = recordingIo(dir);
-    expect(await invoke(io2, () => runCommand({ file: "answers.yaml", yes: true }, io2, depsFor(fx)))).toBe(
-      0,
-    );
+    await exitsWith(0, runCommand, dir, fx, { yes: true });
     expect(fx.world.get("m")).toBe("moved");
   });
 
@@ -108,27 +101,18 @@ describe("handover run", () => {
     const { dir } = answersDir();
     const fx = fixture();
     fx.answers.push(false);
-    const io = recordingIo(dir, true);
-    expect(await invoke(io, () => runCommand({ file: "answers.yaml", plain: true }, io, depsFor(fx)))).toBe(
-      1,
-    );
+    const io = await exitsWith(1, runCommand, dir, fx, { plain: true }, true);
     expect(fx.asked).toEqual(["Move 198.51.100.4 to the new controller now?"]);
     expect(text(io.err)).toContain("not confirmed");
     expect(fx.world.has("m")).toBe(false);
 
     fx.answers.push(true);
-    const io2 = recordingIo(dir, true);
-    expect(await invoke(io2, () => runCommand({ file: "answers.yaml", plain: true }, io2, depsFor(fx)))).toBe(
-      0,
-    );
+    await exitsWith(0, runCommand, dir, fx, { plain: true }, true);
     expect(fx.asked).toHaveLength(2);
     expect(fx.world.get("m")).toBe("moved");
 
     // Everything done: a third run verifies and skips, the gate included, without asking.
-    const io3 = recordingIo(dir, true);
-    expect(await invoke(io3, () => runCommand({ file: "answers.yaml", plain: true }, io3, depsFor(fx)))).toBe(
-      0,
-    );
+    const io3 = await exitsWith(0, runCommand, dir, fx, { plain: true }, true);
     expect(fx.asked).toHaveLength(2);
     expect(text(io3.out)).toContain("Run complete: 6 steps (0 ran, 6 already done).");
   });
@@ -166,8 +150,7 @@ describe("handover run", () => {
       m.delete("file");
       return m;
     };
-    const io = recordingIo(dir);
-    expect(await invoke(io, () => runCommand({ file: "answers.yaml", yes: true }, io, depsFor(fx)))).toBe(1);
+    const io = await exitsWith(1, runCommand, dir, fx, { yes: true });
     const err = text(io.err);
     expect(err).toContain("[STEPS_NOT_IMPLEMENTED]");
     expect(err).toContain("concat (cfg.c)");
@@ -179,8 +162,7 @@ describe("handover run", () => {
   it("on resume, refuses a plan that differs from the journaled one and says the answer file changed", async () => {
     const { dir } = answersDir();
     const fx = fixture({ throwAt: { stepId: "cfg.c", mutation: 1 } });
-    const io = recordingIo(dir);
-    expect(await invoke(io, () => runCommand({ file: "answers.yaml", yes: true }, io, depsFor(fx)))).toBe(1);
+    await exitsWith(1, runCommand, dir, fx, { yes: true });
     fx.harness = new Harness(fx.world);
     fx.plan = () => {
       const p = testPlan();
@@ -189,10 +171,7 @@ describe("handover run", () => {
         steps: p.steps.map((s) => (s.id === "db.b" ? { ...s, params: { ...s.params, value: "B2" } } : s)),
       };
     };
-    const io2 = recordingIo(dir);
-    expect(await invoke(io2, () => runCommand({ file: "answers.yaml", yes: true }, io2, depsFor(fx)))).toBe(
-      1,
-    );
+    const io2 = await exitsWith(1, runCommand, dir, fx, { yes: true });
     const err = text(io2.err);
     expect(err).toContain("[JOURNAL_PLAN_CHANGED]");
     expect(err).toContain("changed: db.b");
@@ -203,10 +182,7 @@ describe("handover run", () => {
   it("rejects a bad --concurrency before contacting any host", async () => {
     const { dir } = answersDir();
     const fx = fixture();
-    const io = recordingIo(dir);
-    expect(
-      await invoke(io, () => runCommand({ file: "answers.yaml", concurrency: "0" }, io, depsFor(fx))),
-    ).toBe(1);
+    const io = await exitsWith(1, runCommand, dir, fx, { concurrency: "0" });
     expect(text(io.err)).toContain("[BAD_CONCURRENCY]");
     expect(fx.sessionsOpened).toBe(0);
   });
@@ -266,8 +242,7 @@ describe("handover run", () => {
   it("--replan discovers again on resume; an identical plan carries on", async () => {
     const { dir } = answersDir();
     const fx = fixture({ throwAt: { stepId: "cfg.c", mutation: 1 } });
-    const io = recordingIo(dir);
-    expect(await invoke(io, () => runCommand({ file: "answers.yaml", yes: true }, io, depsFor(fx)))).toBe(1);
+    await exitsWith(1, runCommand, dir, fx, { yes: true });
     fx.harness = new Harness(fx.world);
     const io2 = recordingIo(dir);
     expect(
@@ -284,10 +259,7 @@ describe("handover run", () => {
     const held = acquireLock({ stateDir, command: "rollback", releaseOnExit: false });
     try {
       const fx = fixture();
-      const io = recordingIo(dir);
-      expect(await invoke(io, () => runCommand({ file: "answers.yaml", yes: true }, io, depsFor(fx)))).toBe(
-        1,
-      );
+      const io = await exitsWith(1, runCommand, dir, fx, { yes: true });
       expect(text(io.err)).toContain("rollback");
       expect(fx.world.get("a")).toBe("1");
       expect(fx.sessionsClosed).toBe(fx.sessionsOpened);
