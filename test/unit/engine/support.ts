@@ -38,10 +38,10 @@ export function tempStateDirs(): () => string {
 }
 
 /**
- * What runPlan takes besides the plan, the registry, the journal and the hosts (hostsFor(plan)); `secrets` go to
- * the journal (redacted from it and from the run's messages).
+ * What runPlan takes besides the plan, the registry and the journal; `hosts` default to hostsFor(plan) (stand-ins
+ * for steps that never use them); `secrets` go to the journal (redacted from it and from the run's messages).
  */
-export type RunExtras = Omit<Partial<RunPlanOptions>, "plan" | "registry" | "hosts" | "journal"> & {
+export type RunExtras = Omit<Partial<RunPlanOptions>, "plan" | "registry" | "journal"> & {
   secrets?: readonly string[];
 };
 
@@ -79,8 +79,8 @@ export async function uninterruptedWorld(dir: string): Promise<[string, string][
   return sorted(world);
 }
 
-/** What rollbackJournal takes besides the registry, the journal and the hosts (hostsFor the journaled plan). */
-export type RollbackExtras = Omit<Partial<RollbackOptions>, "registry" | "hosts" | "journal">;
+/** What rollbackJournal takes besides the registry and the journal; `hosts` default to hostsFor(journaled plan). */
+export type RollbackExtras = Omit<Partial<RollbackOptions>, "registry" | "journal">;
 
 /** One rollback invocation: opens the journal in `dir` (its journaled plan), rolls back, closes the journal. */
 export async function rollbackJournaled(

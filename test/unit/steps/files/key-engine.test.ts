@@ -5,24 +5,21 @@
  * everything.
  */
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
-import { JOURNAL_FILE, Journal } from "../../../../src/engine/journal.js";
-import { rollbackJournal } from "../../../../src/engine/rollback.js";
-import { runPlan } from "../../../../src/engine/run.js";
+import { describe, expect, it } from "vitest";
+import { JOURNAL_FILE } from "../../../../src/engine/journal.js";
 import type { Plan, PlannedStep, StepRegistry } from "../../../../src/engine/step.js";
 import { rollbackPreview } from "../../../../src/report/rollback-preview.js";
 import { filesSteps } from "../../../../src/steps/files/index.js";
-import { FakeHost } from "../../../fakes/fake-host.js";
-import { FakeSql, makeDeps, scriptTempDirs } from "../support/harness.js";
-import { scriptBasics, scriptFind, scriptKeyFiles, scriptRsync } from "./sim.js";
-
-const DIR = "/var/lib/glance/images";
-const AK = "/root/.ssh/authorized_keys";
-const JUMP_LINE = "ssh-ed25519 AAAAJUMP jump\n";
-const marked = (text: string | undefined): string[] =>
-  (text ?? "").split("\n").filter((l) => / handover-temp-[0-9a-f]{16}$/.test(l));
+import { journalState, rollbackJournaled, runJournaled, tempStateDirs } from "../../engine/support.js";
+import { FakeSql, makeDeps } from "../support/harness.js";
+import {
+  AUTHORIZED_KEYS as AK,
+  IMAGES as DIR,
+  JUMP_LINE,
+  keyHosts,
+  markedLines as marked,
+} from "./key-hosts.js";
 
 const base = { hosts: ["old", "new"], reads: [] as string[], commands: [] as string[] };
 const sync = (id: string, pass: string, after: string[]): PlannedStep => ({
@@ -67,41 +64,20 @@ const plan: Plan = {
   ],
 };
 
-const dirs: string[] = [];
-afterEach(() => {
-  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
-});
+const newDir = tempStateDirs();
 
 function world() {
-  const old = new FakeHost("old", { unmatched: "throw", address: "198.51.100.4" });
-  const neu = new FakeHost("new", { unmatched: "throw", address: "198.51.100.5" });
-  old.setFile(`${DIR}/image-a`, "image a");
-  old.setFile("/etc/ssh/ssh_host_ed25519_key.pub", "ssh-ed25519 AAAAOLDHOSTKEY root@old\n");
-  old.setFile(AK, JUMP_LINE, { mode: 0o600 });
-  scriptBasics(old);
-  scriptFind(old);
-  scriptBasics(neu);
-  scriptFind(neu);
-  scriptKeyFiles(neu);
-  const tmp = scriptTempDirs(neu);
-  neu.addDir(DIR);
   const linesDuringRsync: string[][] = [];
-  const rsync = scriptRsync(neu, old, { rsyncCheck: () => linesDuringRsync.push(marked(old.fileText(AK))) });
+  const { old, neu, tmp, rsync } = keyHosts("image a", {
+    rsyncCheck: () => linesDuringRsync.push(marked(old.fileText(AK))),
+  });
   const registry: StepRegistry = new Map(filesSteps(makeDeps(new FakeSql())).map((s) => [s.kind, s]));
   const hosts = new Map([
     ["old", old],
     ["new", neu],
   ]);
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "handover-key-engine-"));
-  dirs.push(dir);
-  const run = async () => {
-    const journal = Journal.open({ stateDir: dir, plan });
-    try {
-      return await runPlan({ plan, registry, hosts, journal, concurrency: 2 });
-    } finally {
-      journal.close();
-    }
-  };
+  const dir = newDir();
+  const run = () => runJournaled(dir, plan, registry, { hosts, concurrency: 2 });
   return { old, neu, tmp, rsync, registry, hosts, dir, run, linesDuringRsync };
 }
 
@@ -124,28 +100,23 @@ describe("the run's temporary key through the engine", () => {
     expect(again.ran).toEqual([]);
     expect(w.tmp.made).toHaveLength(1);
 
-    const journal = Journal.open({ stateDir: w.dir });
-    try {
-      const notes = fs
-        .readFileSync(path.join(w.dir, JOURNAL_FILE), "utf8")
-        .split("\n")
-        .filter((l) => l.includes('"type":"note"') && l.includes('"level":"warn"'));
-      expect(notes).toEqual([]);
-      const preview = rollbackPreview(journal.state());
-      const item = (id: string) => preview.items.find((i) => i.stepId === id);
-      expect(item("data.temp-key.remove")).toMatchObject({ action: "no-op" });
-      expect(item("warm.temp-key")).toMatchObject({ action: "undo" });
-      const result = await rollbackJournal({ registry: w.registry, hosts: w.hosts, journal });
-      expect(result.complete).toBe(true);
-      expect(result.outcomes.map((o) => [o.stepId, o.outcome])).toEqual([
-        ["data.temp-key.remove", "undone"],
-        ["data.glance.images", "undone"],
-        ["warm.glance.images", "undone"],
-        ["warm.temp-key", "undone"],
-      ]);
-    } finally {
-      journal.close();
-    }
+    const notes = fs
+      .readFileSync(path.join(w.dir, JOURNAL_FILE), "utf8")
+      .split("\n")
+      .filter((l) => l.includes('"type":"note"') && l.includes('"level":"warn"'));
+    expect(notes).toEqual([]);
+    const preview = rollbackPreview(journalState(w.dir));
+    const item = (id: string) => preview.items.find((i) => i.stepId === id);
+    expect(item("data.temp-key.remove")).toMatchObject({ action: "no-op" });
+    expect(item("warm.temp-key")).toMatchObject({ action: "undo" });
+    const result = await rollbackJournaled(w.dir, w.registry, { hosts: w.hosts });
+    expect(result.complete).toBe(true);
+    expect(result.outcomes.map((o) => [o.stepId, o.outcome])).toEqual([
+      ["data.temp-key.remove", "undone"],
+      ["data.glance.images", "undone"],
+      ["warm.glance.images", "undone"],
+      ["warm.temp-key", "undone"],
+    ]);
     expect(w.neu.getFile(`${DIR}/image-a`)).toBeUndefined();
     expect(w.old.fileText(AK)).toBe(JUMP_LINE);
   });

@@ -9,35 +9,21 @@ import { undoKindOf } from "../../../../src/plan/kinds.js";
 import { filesSyncStep } from "../../../../src/steps/files/sync.js";
 import { tempKeyRemoveStep, tempKeyStep } from "../../../../src/steps/files/temp-key.js";
 import { volumesCopyStep } from "../../../../src/steps/files/volumes.js";
-import { FakeHost } from "../../../fakes/fake-host.js";
 import { labFacts, labInput } from "../../plan/fixtures/lab-facts.js";
 import { shippedCatalog } from "../../plan/helpers.js";
-import { FakeSql, makeCtx, makeDeps, scriptTempDirs } from "../support/harness.js";
-import { scriptBasics, scriptFind, scriptKeyFiles, scriptRsync } from "./sim.js";
+import { FakeSql, makeCtx, makeDeps } from "../support/harness.js";
+import {
+  AUTHORIZED_KEYS as AK,
+  IMAGES as DIR,
+  JUMP_LINE,
+  keyHosts,
+  markedLines as marked,
+} from "./key-hosts.js";
 
-const DIR = "/var/lib/glance/images";
-const AK = "/root/.ssh/authorized_keys";
-const JUMP_LINE = "ssh-ed25519 AAAAJUMP jump\n";
 const params = { from: "old", to: "new" };
-const marked = (text: string | undefined): string[] =>
-  (text ?? "").split("\n").filter((l) => / handover-temp-[0-9a-f]{16}$/.test(l));
 
 function setup() {
-  const old = new FakeHost("old", { unmatched: "throw", address: "198.51.100.4" });
-  const neu = new FakeHost("new", { unmatched: "throw", address: "198.51.100.5" });
-  old.setFile(`${DIR}/image-a`, "image a bytes");
-  old.setFile("/etc/ssh/ssh_host_ed25519_key.pub", "ssh-ed25519 AAAAOLDHOSTKEY root@old\n");
-  old.setFile(AK, JUMP_LINE, { mode: 0o600 });
-  scriptBasics(old);
-  scriptFind(old);
-  scriptBasics(neu);
-  scriptFind(neu);
-  scriptKeyFiles(neu);
-  const tmp = scriptTempDirs(neu);
-  neu.addDir(DIR);
-  const rsync = scriptRsync(neu, old);
-  const deps = makeDeps(new FakeSql());
-  return { old, neu, tmp, rsync, deps };
+  return { ...keyHosts("image a bytes"), deps: makeDeps(new FakeSql()) };
 }
 
 /** A context whose journal holds `results` as done steps' undo data (ctx.resultOf). */

@@ -6,16 +6,13 @@
  * FakeHost `new` answers the tool's su command with exit 0; where a test needs the stop "while the tool runs", the
  * handler aborts the controller before answering (the tool is not killed: it finishes, as the step's design says).
  */
-import * as fs from "node:fs";
-import * as os from "node:os";
-import * as path from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
-import { Journal, readJournal } from "../../../../src/engine/journal.js";
-import { runPlan } from "../../../../src/engine/run.js";
+import { describe, expect, it } from "vitest";
+import { readJournal } from "../../../../src/engine/journal.js";
 import type { Plan, StepImpl } from "../../../../src/engine/step.js";
 import { manageStep } from "../../../../src/steps/manage/manage.js";
 import { asUserArgv } from "../../../../src/steps/manage/as-user.js";
 import { FakeHost } from "../../../fakes/fake-host.js";
+import { runJournaled, tempStateDirs } from "../../engine/support.js";
 import { FakeSql, makeCtx, makeDeps } from "../support/harness.js";
 import { rejectedUserError } from "../../user-error.js";
 
@@ -85,14 +82,10 @@ describe("svc.manage stopped on request", () => {
 });
 
 describe("svc.manage stopped on request, through the engine", () => {
-  const dirs: string[] = [];
-  afterEach(() => {
-    for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
-  });
+  const newDir = tempStateDirs();
 
   it("journals the step as interrupted with the stop's wording, not 'verification failed'; a resume recovers it", async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "handover-manage-stop-"));
-    dirs.push(dir);
+    const dir = newDir();
     const plan: Plan = {
       version: 1,
       sourceRelease: "victoria",
@@ -117,15 +110,10 @@ describe("svc.manage stopped on request, through the engine", () => {
     const registry = new Map<string, StepImpl>([["svc.manage", step]]);
     const stop = new AbortController();
     const neu = toolHost(sync.argv, "nova", () => stop.abort());
-    const journal = Journal.open({ stateDir: dir, plan });
-    try {
-      const e = await rejectedUserError(
-        runPlan({ plan, registry, hosts: new Map([["new", neu]]), journal, signal: stop.signal }),
-      );
-      expect(e.code).toBe("RUN_INTERRUPTED");
-    } finally {
-      journal.close();
-    }
+    const e = await rejectedUserError(
+      runJournaled(dir, plan, registry, { hosts: new Map([["new", neu]]), signal: stop.signal }),
+    );
+    expect(e.code).toBe("RUN_INTERRUPTED");
     const failed = readJournal(dir)!.records.find((r) => r.type === "step-failed");
     expect(failed).toMatchObject({
       stepId: "svc.nova.sync",
@@ -138,13 +126,8 @@ describe("svc.manage stopped on request, through the engine", () => {
 
     // Resume without a stop: verify finds the work done and records it as recovered, running nothing but the check.
     const resumed = toolHost(sync.argv, "nova");
-    const again = Journal.open({ stateDir: dir, plan });
-    try {
-      const summary = await runPlan({ plan, registry, hosts: new Map([["new", resumed]]), journal: again });
-      expect(summary.recovered).toEqual(["svc.nova.sync"]);
-    } finally {
-      again.close();
-    }
+    const summary = await runJournaled(dir, plan, registry, { hosts: new Map([["new", resumed]]) });
+    expect(summary.recovered).toEqual(["svc.nova.sync"]);
     expect(toolRuns(resumed)).toBe(1);
   });
 });
