@@ -14,8 +14,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SshHost } from "../../../src/hosts/ssh-host.js";
-import { UserError } from "../../../src/lib/errors.js";
-import { REMOVE, handOverAddress, showLine } from "../../../src/steps/net/preopened-move.js";
+import { REMOVE, handOverAddress, showLine, type HandOver } from "../../../src/steps/net/preopened-move.js";
+import { rejectedUserError } from "../../unit/user-error.js";
 import { sshdSkipReason, startSshd, type Sshd } from "../hosts/fixtures/sshd.js";
 
 const skip = sshdSkipReason() ?? (existsSync("/usr/sbin/ip") || existsSync("/sbin/ip") ? undefined : "no ip");
@@ -56,71 +56,52 @@ describe.skipIf(skip !== undefined)("pre-opened address hand-over over a real ss
 
   const read127 = showLine("127.0.0.1", "lo");
 
-  it("announces once the address shows on the interface", async () => {
-    const marker = join(dir, "announced-1");
-    const r = await handOverAddress({
+  /**
+   * The hand-over of 127.0.0.1 to lo between the two connections, as these tests share it: old's batch only shows
+   * the address, new's is empty, the announcement is `true`; `o` changes any of that.
+   */
+  const handOver = (o: Partial<HandOver> = {}) =>
+    handOverAddress({
       old,
       neu,
       oldBatch: read127,
       newBatch: "",
       address: "127.0.0.1",
       newInterface: "lo",
-      announce: ["touch", marker],
+      announce: ["true"],
+      ...o,
     });
+
+  /** The UserError a hand-over ends with (anything else, or success, fails the test). */
+  const refusal = (o: Partial<HandOver>) => rejectedUserError(handOver(o));
+
+  it("announces once the address shows on the interface", async () => {
+    const marker = join(dir, "announced-1");
+    const r = await handOver({ announce: ["touch", marker] });
     expect(r.announceExit).toBe(0);
     expect(existsSync(marker)).toBe(true);
   });
 
   it("never announces an address that is not on the interface after the batch", async () => {
     const marker = join(dir, "announced-2");
-    const e = await handOverAddress({
-      old,
-      neu,
-      oldBatch: read127,
-      newBatch: "",
-      address: "127.0.0.2",
-      newInterface: "lo",
-      announce: ["touch", marker],
-    }).catch((x: unknown) => x);
-    expect(e).toBeInstanceOf(UserError);
-    expect((e as UserError).message).toContain("the batch ran but 127.0.0.2 is not on lo");
-    expect((e as UserError).message).toContain("not announced");
+    const e = await refusal({ announce: ["touch", marker], address: "127.0.0.2" });
+    expect(e.message).toContain("the batch ran but 127.0.0.2 is not on lo");
+    expect(e.message).toContain("not announced");
     expect(existsSync(marker)).toBe(false);
   });
 
   it("a failing old side leaves new untouched: its stdin ends empty and nothing is announced", async () => {
     const marker = join(dir, "announced-3");
-    const e = await handOverAddress({
-      old,
-      neu,
-      oldBatch: "addr show dev handover-none\n",
-      newBatch: "",
-      address: "127.0.0.1",
-      newInterface: "lo",
-      announce: ["touch", marker],
-    }).catch((x: unknown) => x);
-    expect(e).toBeInstanceOf(UserError);
-    expect((e as UserError).message).toMatch(
-      /on old: `ip -batch -` removing 127\.0\.0\.1 exited with \d+: .*handover-none/,
-    );
-    expect((e as UserError).message).toContain("nothing was added on new");
+    const e = await refusal({ announce: ["touch", marker], oldBatch: "addr show dev handover-none\n" });
+    expect(e.message).toMatch(/on old: `ip -batch -` removing 127\.0\.0\.1 exited with \d+: .*handover-none/);
+    expect(e.message).toContain("nothing was added on new");
     expect(existsSync(marker)).toBe(false);
   });
 
   it("a failing batch on new is reported with ip's message, and nothing is announced", async () => {
     const marker = join(dir, "announced-4");
-    const e = await handOverAddress({
-      old,
-      neu,
-      oldBatch: read127,
-      newBatch: "addr show dev handover-none\n",
-      address: "127.0.0.1",
-      newInterface: "lo",
-      announce: ["touch", marker],
-    }).catch((x: unknown) => x);
-    expect((e as UserError).message).toMatch(
-      /on new: adding 127\.0\.0\.1 failed \(it exited with \d+\).*handover-none/s,
-    );
+    const e = await refusal({ announce: ["touch", marker], newBatch: "addr show dev handover-none\n" });
+    expect(e.message).toMatch(/on new: adding 127\.0\.0\.1 failed \(it exited with \d+\).*handover-none/s);
     expect(existsSync(marker)).toBe(false);
   });
 
@@ -149,15 +130,7 @@ describe.skipIf(skip !== undefined)("pre-opened address hand-over over a real ss
       seqToAnnounce.push(t3 - t1);
       void t0;
 
-      const r = await handOverAddress({
-        old,
-        neu,
-        oldBatch: read127,
-        newBatch: "",
-        address: "127.0.0.1",
-        newInterface: "lo",
-        announce: ["true"],
-      });
+      const r = await handOver();
       open.push(r.openMs);
       oldCmd.push(r.oldMs);
       gap.push(r.gapMs);
