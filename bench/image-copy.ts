@@ -16,8 +16,14 @@
  *
  * The data is random (incompressible, like qcow2/raw images), generated on old under /srv/handover-bench, and
  * removed afterwards with the copies on new. Needs the lab up (`npm run lab -- up`); run as root.
+ *
+ * `--loopback`: no lab. old and new are both this machine through a private sshd on 127.0.0.1 (the integration
+ * tests' fixture; its own authorized_keys), the data under /tmp. Each figure then also gets the CPU seconds of
+ * every process the pass ran (all are children of that sshd): on a shared, loaded machine wall times favour the
+ * pipeline with more processes, while on the lab (2 cores, both hosts) throughput follows CPU per byte.
  */
-import { dirname } from "node:path";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { parseArgs } from "node:util";
 import { loadAnswers, nodeSecretReader, resolveAllSecrets } from "../src/answers/index.js";
 import type { StepContext } from "../src/engine/step.js";
@@ -26,13 +32,73 @@ import { createPullKey, rsyncPull, sshPortOf } from "../src/data/pull.js";
 import { sshCommand } from "../src/data/rsync.js";
 import { removeTempKeys, type TempKey } from "../src/data/temp-key.js";
 import { sshHostFromEndpoint } from "../src/hosts/from-answers.js";
-import type { SshHost } from "../src/hosts/ssh-host.js";
+import { SshHost } from "../src/hosts/ssh-host.js";
 import { ANSWERS_FILE } from "../lab/paths.js";
+import { startSshd, type Sshd } from "../test/integration/hosts/fixtures/sshd.js";
 
-const SRC = "/srv/handover-bench";
-const RAW = "/srv/handover-bench-raw";
-const OURS = "/srv/handover-bench-rsync";
-const RSYNC_ONLY = "/srv/handover-bench-rsync-only";
+/** The lab's hosts from its answers file. */
+async function labHosts(): Promise<{ old: SshHost; neu: SshHost }> {
+  const loaded = await loadAnswers(ANSWERS_FILE);
+  await resolveAllSecrets(loaded.answers, loaded, nodeSecretReader(process.env, dirname(ANSWERS_FILE)));
+  const env = { home: process.env.HOME ?? "/root" };
+  return {
+    old: sshHostFromEndpoint("old", loaded.answers.controllers.old.ssh, env),
+    neu: sshHostFromEndpoint("new", loaded.answers.controllers.new.ssh, env),
+  };
+}
+
+/** old and new as this machine through a private sshd on loopback (see the header). */
+function loopbackHosts(sshd: Sshd): { old: SshHost; neu: SshHost } {
+  const knownHosts = sshd.knownHosts("known_hosts", `${sshd.knownHostsLine}\n`);
+  const mk = (name: string): SshHost =>
+    new SshHost({
+      name,
+      address: "127.0.0.1",
+      port: sshd.port,
+      user: "root",
+      keyFile: sshd.clientKey.privatePath,
+      knownHostsFile: knownHosts,
+      connectTimeoutMs: 10_000,
+    });
+  return { old: mk("old"), neu: mk("new") };
+}
+
+/**
+ * CPU seconds (user + system) used so far by everything `pid` ever started: its reaped descendants (its cutime and
+ * cstime) plus, for each live descendant, its own time and its reaped children's. Every dead process is counted
+ * once, by the live one that reaped it. On loopback every process of a pass descends from the private sshd (the
+ * jump's long-lived sessions reap the commands). NaN when unknown.
+ */
+function treeCpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return Number.NaN;
+  const stats = new Map<number, number[]>();
+  for (const d of readdirSync("/proc")) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, "utf8");
+      // After the ")": field 3 (state) is at index 0, so ppid (4) is at 1, utime..cstime (14-17) at 11-14.
+      stats.set(
+        Number(d),
+        stat
+          .slice(stat.lastIndexOf(")") + 2)
+          .split(" ")
+          .map(Number),
+      );
+    } catch {
+      // exited meanwhile
+    }
+  }
+  const children = new Map<number, number[]>();
+  for (const [p, f] of stats) children.set(f[1] ?? 0, [...(children.get(f[1] ?? 0) ?? []), p]);
+  let ticks = (stats.get(pid)?.[13] ?? Number.NaN) + (stats.get(pid)?.[14] ?? Number.NaN);
+  const todo = [...(children.get(pid) ?? [])];
+  for (let p = todo.pop(); p !== undefined; p = todo.pop()) {
+    const f = stats.get(p) ?? [];
+    ticks += (f[11] ?? 0) + (f[12] ?? 0) + (f[13] ?? 0) + (f[14] ?? 0);
+    todo.push(...(children.get(p) ?? []));
+  }
+  return ticks / 100;
+}
 
 function median(xs: readonly number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -64,16 +130,25 @@ async function main(): Promise<void> {
       mb: { type: "string", default: "512" },
       files: { type: "string", default: "4" },
       rounds: { type: "string", default: "3" },
+      loopback: { type: "boolean", default: false },
     },
   });
   const totalMb = Number(values.mb);
   const nFiles = Number(values.files);
   const rounds = Number(values.rounds);
-  const loaded = await loadAnswers(ANSWERS_FILE);
-  await resolveAllSecrets(loaded.answers, loaded, nodeSecretReader(process.env, dirname(ANSWERS_FILE)));
-  const env = { home: process.env.HOME ?? "/root" };
-  const old = sshHostFromEndpoint("old", loaded.answers.controllers.old.ssh, env);
-  const neu = sshHostFromEndpoint("new", loaded.answers.controllers.new.ssh, env);
+  const sshd = values.loopback ? await startSshd() : undefined;
+  const { old, neu } = sshd ? loopbackHosts(sshd) : await labHosts();
+  const sshdPidFile = sshd ? join(sshd.dir, "sshd.pid") : undefined;
+  const sshdPid =
+    sshdPidFile && existsSync(sshdPidFile) ? Number(readFileSync(sshdPidFile, "utf8")) : undefined;
+  const cpu = (): number => treeCpuSeconds(sshdPid);
+  // The key goes into the fixture's authorized_keys on loopback, never the machine's.
+  const keyFile = sshd ? { authorizedKeys: join(sshd.dir, "authorized_keys") } : {};
+  const base = sshd ? mkdtempSync("/tmp/handover-bench-") : "/srv";
+  const SRC = `${base}/handover-bench`;
+  const RAW = `${base}/handover-bench-raw`;
+  const OURS = `${base}/handover-bench-rsync`;
+  const RSYNC_ONLY = `${base}/handover-bench-rsync-only`;
   const ctx = ctxFor({ old, new: neu });
   const perFile = Math.round(totalMb / nFiles);
   const names = Array.from({ length: nFiles }, (_, i) => `image-${i}`);
@@ -88,9 +163,14 @@ async function main(): Promise<void> {
     const bytes = perFile * nFiles * 1024 * 1024;
     // Once per run, as files.temp-key does it.
     const keyStarted = process.hrtime.bigint();
-    const runKey = await createPullKey(neu, old, (r) => {
-      key = { ...r, identityFile: `${r.dir}/id`, knownHostsFile: `${r.dir}/known_hosts` }; // removed in finally
-    });
+    const runKey = await createPullKey(
+      neu,
+      old,
+      (r) => {
+        key = { ...r, identityFile: `${r.dir}/id`, knownHostsFile: `${r.dir}/known_hosts` }; // removed in finally
+      },
+      keyFile,
+    );
     const keySeconds = Number(process.hrtime.bigint() - keyStarted) / 1e9;
     const ssh = sshCommand({
       identityFile: runKey.identityFile,
@@ -109,37 +189,63 @@ async function main(): Promise<void> {
     const raw: number[] = [];
     const full: number[] = [];
     const rsyncOnly: number[] = [];
+    /** CPU seconds of the raw, full and rsync-alone passes (loopback only). */
+    const cpuRaw: number[] = [];
+    const cpuFull: number[] = [];
+    const cpuRsync: number[] = [];
+    const withCpu = async (into: number[], r: number, fn: () => Promise<number>): Promise<number> => {
+      const before = cpu();
+      const seconds = await fn();
+      into[r] = cpu() - before;
+      return seconds;
+    };
     const delta: number[] = [];
     const inplace: number[] = [];
     for (let r = 0; r < rounds; r++) {
-      // 1. raw ssh cat, one file after another, into a fresh dir (the run's key, rsync's ssh options).
       await neu.run(["rm", "-rf", "--", RAW, OURS, RSYNC_ONLY]);
       await neu.run(["mkdir", "-p", "--", RAW, OURS, RSYNC_ONLY]);
-      raw.push(
-        await timed(async () => {
-          for (const n of names) {
-            // `cat > file` needs a shell on new for the redirection; the script is fixed, names are ours.
-            await neu.run([
-              "sh",
-              "-c",
-              '"$@" > "$0"',
-              `${RAW}/${n}`,
-              ...ssh,
-              `root@${old.address}`,
-              "cat",
-              `${SRC}/${n}`,
-            ]);
-          }
-        }),
-      );
-      // 2. handover's pull, full pass into an empty dir; then rsync alone, the same way, for comparison.
-      full.push(await timed(() => pull("bench full")));
-      rsyncOnly.push(
-        await timed(() =>
-          rsyncPull(ctx, neu, old, { sourceDir: SRC, destDir: RSYNC_ONLY, key: runKey, what: "bench rsync" }),
-        ),
-      );
-      await neu.run(["rm", "-rf", "--", RSYNC_ONLY]);
+      // The three full copies, in an order rotated each round (a shared machine's load drifts during a round).
+      const copies: (() => Promise<void>)[] = [
+        // 1. raw ssh cat, one file after another, into a fresh dir (the run's key, rsync's ssh options).
+        async () => {
+          raw[r] = await withCpu(cpuRaw, r, () =>
+            timed(async () => {
+              for (const n of names) {
+                // `cat > file` needs a shell on new for the redirection; the script is fixed, names are ours.
+                await neu.run([
+                  "sh",
+                  "-c",
+                  '"$@" > "$0"',
+                  `${RAW}/${n}`,
+                  ...ssh,
+                  `root@${old.address}`,
+                  "cat",
+                  `${SRC}/${n}`,
+                ]);
+              }
+            }),
+          );
+        },
+        // 2. handover's pull, full pass into an empty dir.
+        async () => {
+          full[r] = await withCpu(cpuFull, r, () => timed(() => pull("bench full")));
+        },
+        // 2b. rsync alone, the same way, for comparison (what the pull was before the fast path).
+        async () => {
+          rsyncOnly[r] = await withCpu(cpuRsync, r, () =>
+            timed(() =>
+              rsyncPull(ctx, neu, old, {
+                sourceDir: SRC,
+                destDir: RSYNC_ONLY,
+                key: runKey,
+                what: "bench rsync",
+              }),
+            ),
+          );
+          await neu.run(["rm", "-rf", "--", RSYNC_ONLY]);
+        },
+      ];
+      for (let i = 0; i < copies.length; i++) await copies[(i + r) % copies.length]!();
       // 3. 1 % of the data as a new image, then the delta pass.
       const addMb = Math.max(1, Math.round((perFile * nFiles) / 100));
       await old.run([
@@ -174,10 +280,13 @@ async function main(): Promise<void> {
         throw new TypeError("rsync copy differs from the source");
       console.log(
         `round ${r + 1}: raw ${raw[r]!.toFixed(2)} s, full ${full[r]!.toFixed(2)} s, rsync alone ${rsyncOnly[r]!.toFixed(2)} s, ` +
-          `delta (new image) ${delta[r]!.toFixed(2)} s, delta (in place) ${inplace[r]!.toFixed(2)} s`,
+          `delta (new image) ${delta[r]!.toFixed(2)} s, delta (in place) ${inplace[r]!.toFixed(2)} s` +
+          (sshd
+            ? `; CPU s: raw ${cpuRaw[r]!.toFixed(2)}, full ${cpuFull[r]!.toFixed(2)}, rsync alone ${cpuRsync[r]!.toFixed(2)}`
+            : ""),
       );
     }
-    const keyRemoveSeconds = await timed(() => removeTempKeys(neu, old, [runKey]));
+    const keyRemoveSeconds = await timed(() => removeTempKeys(neu, old, [runKey], keyFile));
     key = undefined;
     const mib = bytes / 1024 / 1024;
     const rawRate = mib / median(raw);
@@ -190,14 +299,21 @@ async function main(): Promise<void> {
         `rsync alone (no fast path), full: median ${median(rsyncOnly).toFixed(2)} s = ${(mib / median(rsyncOnly) / rawRate).toFixed(2)}x raw`,
         `delta, 1 % added as a new image: median ${median(delta).toFixed(2)} s = ${((100 * median(delta)) / median(full)).toFixed(1)} % of the full pass (goal <= 5 %)`,
         `delta, 1 % rewritten in place in every file: median ${median(inplace).toFixed(2)} s = ${((100 * median(inplace)) / median(full)).toFixed(1)} % of the full pass`,
+        ...(sshd
+          ? [
+              `CPU seconds (all processes of the pass, median): raw ${median(cpuRaw).toFixed(2)}, full ${median(cpuFull).toFixed(2)} (${(median(cpuRaw) / median(cpuFull)).toFixed(2)}x raw's CPU per byte), rsync alone ${median(cpuRsync).toFixed(2)} (${(median(cpuRaw) / median(cpuRsync)).toFixed(2)}x)`,
+            ]
+          : []),
         `once per run (not in the passes above): temporary key made and installed ${keySeconds.toFixed(2)} s, removed ${keyRemoveSeconds.toFixed(2)} s`,
       ].join("\n"),
     );
   } finally {
-    if (key) await removeTempKeys(neu, old, [key]).catch(() => undefined);
+    if (key) await removeTempKeys(neu, old, [key], keyFile).catch(() => undefined);
     await old.run(["rm", "-rf", "--", SRC]).catch(() => undefined);
     await neu.run(["rm", "-rf", "--", RAW, OURS, RSYNC_ONLY]).catch(() => undefined);
     await Promise.allSettled([old.close(), neu.close()]);
+    await sshd?.stop();
+    if (sshd) rmSync(base, { recursive: true, force: true });
   }
 }
 

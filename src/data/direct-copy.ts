@@ -11,15 +11,17 @@
  * whole) and a `tar | ssh | tar` stream has the same extra hop. With ssh's stdout as the file, the copy costs
  * what the raw pipe costs.
  *
- * The contract is unchanged because rsync still runs afterwards over everything: it sets owner, mode and anything
- * else, copies the small files and any file the fast path skipped or failed, and its quick check (size + mtime,
- * which the script sets from the source's listing) skips the files copied here. A fast copy that fails (a file
- * deleted on the live cloud, ssh refused) is not an error: rsync copies or reports that file. Files present on
- * the destination, complete or partial, are always left to rsync (which resumes a partial one by delta). The
- * script writes to a dot-file of its own in the destination directory and renames it only when its size is the
- * listed size, so an interrupted copy never leaves a file under the image's name; the dot-file is removed when the
- * script ends and otherwise by undo (a file the step created). Every file still goes through glance's checksums
- * (files.sync).
+ * The contract is unchanged because rsync still runs afterwards whenever anything else differs: it copies the
+ * small files, files changed or partial on the destination (resuming a partial one by delta), any file the fast
+ * path skipped or failed, and fixes modes; its quick check (size + mtime, which the script sets from the source's
+ * listing, as it sets the mode) skips the files copied here. When the listings show nothing else to do, rsync is
+ * not started at all: that saves its start-up, file list and end-of-run exchanges (a few tenths of a second),
+ * most of a small in-window delta pass. A fast copy that fails (a file deleted on the live cloud, ssh refused) is
+ * not an error: rsync then runs and copies or reports that file. The script writes to a dot-file of its own in
+ * the destination directory and renames it only when its size is the listed size, so an interrupted copy never
+ * leaves a file under the image's name; the dot-file is removed when the script ends and otherwise by undo (a
+ * file the step created). Owners are the caller's (files.sync chowns the tree after every pass). Every image is
+ * still checked against glance's checksums (files.sync).
  *
  * One SSH handshake per file (~0.15 s on the lab) is why only big files take this path: below `minBytes` rsync's
  * one session is cheaper.
@@ -40,52 +42,84 @@ const NAME = /^[A-Za-z0-9_@%+=:,-][A-Za-z0-9_@%+=:,.-]*$/;
 const DIR = /^\/[A-Za-z0-9_@%+=:,./-]*$/;
 /** `find -printf %T@`: seconds since the epoch with a fraction. */
 const MTIME = /^\d{1,12}(\.\d{1,10})?$/;
+/** `find -printf %m`: permission bits in octal. */
+const MODE = /^[0-7]{3,4}$/;
 
-export interface SourceFile {
+/** One entry at the top of a directory, as LISTING prints it. */
+export interface Entry {
+  /** `find -printf %y`: f (regular file), d, l, ... */
+  readonly type: string;
   readonly name: string;
   readonly size: number;
   /** As `find -printf %T@` prints it; `touch -d @MTIME` takes it back. */
   readonly mtime: string;
+  /** As `find -printf %m` prints it. */
+  readonly mode: string;
 }
+/** A file the fast path copies. */
+export type SourceFile = Entry;
 
-/** Parses `find DIR -maxdepth 1 -type f -printf '%s %T@ %f\n'`; lines that do not fit are dropped. */
-export function parseSourceListing(stdout: string): SourceFile[] {
-  const out: SourceFile[] = [];
+/** `find DIR -mindepth 1 -maxdepth 1 -printf LISTING`: every entry at the top of DIR, of any type. */
+export const LISTING = "%y %s %T@ %m %f\\n";
+
+/** Parses a LISTING; lines that do not fit are dropped. */
+export function parseListing(stdout: string): Entry[] {
+  const out: Entry[] = [];
   for (const line of stdout.split("\n")) {
-    const m = /^(\d+) (\S+) (.+)$/.exec(line);
-    if (!m?.[1] || !m[2] || !m[3]) continue;
-    out.push({ size: Number(m[1]), mtime: m[2], name: m[3] });
+    const m = /^(\S) (\d+) (\S+) (\S+) (.+)$/.exec(line);
+    if (!m?.[1] || !m[2] || !m[3] || !m[4] || !m[5]) continue;
+    out.push({ type: m[1], size: Number(m[2]), mtime: m[3], mode: m[4], name: m[5] });
   }
   return out;
 }
 
-/** Parses `find DIR -maxdepth 1 -printf '%f\n'`: every name there, of any type (an rsync partial counts). */
-export function parseDestNames(stdout: string): Set<string> {
-  return new Set(stdout.split("\n").filter((n) => n !== ""));
+/** Below `minBytes`, at most this many files the destination lacks go by the fast path, and only when rsync
+ * would otherwise not run at all (one handshake each; rsync's one session is cheaper for more). */
+export const SMALL_FILES_MAX = 2;
+
+export interface DirectCopyPlan {
+  /** Biggest first, so the ETA settles early. */
+  readonly files: SourceFile[];
+  /**
+   * Whether rsync must still run: something other than a plain regular file the destination lacks differs
+   * (a file changed or partial on the destination, another mode, a name or type the fast path refuses, small
+   * files rsync takes). When false, after the fast path the destination holds what rsync's quick check (size and
+   * mtime) and --perms would leave it with, and rsync would only start up to find nothing to do.
+   */
+  readonly rsyncNeeded: boolean;
 }
 
 /**
- * The files the fast path copies: regular files at the top of the source directory, at least `minBytes`, with a
- * plain name (see NAME; anything else is left to rsync), that the destination does not have under any type.
- * `only`, when given, restricts to those names as rsync's `only` does. Biggest first, so the ETA settles early.
+ * What the fast path copies and whether rsync must run after it (see DirectCopyPlan). Fast: regular files at the
+ * top of the source directory with a plain name (NAME), a readable mtime and mode, that the destination does not
+ * have under any type, of at least `minBytes` (or a few small ones when nothing else needs rsync). `only`, when
+ * given, restricts everything to those names as rsync's `only` does.
  */
-export function directCopyCandidates(
-  source: readonly SourceFile[],
-  destNames: ReadonlySet<string>,
+export function planFromListings(
+  source: readonly Entry[],
+  dest: readonly Entry[],
   minBytes: number,
   only?: readonly string[],
-): SourceFile[] {
+): DirectCopyPlan {
   const allowed = only ? new Set(only) : undefined;
-  return source
-    .filter(
-      (f) =>
-        f.size >= minBytes &&
-        NAME.test(f.name) &&
-        MTIME.test(f.mtime) &&
-        !destNames.has(f.name) &&
-        (allowed === undefined || allowed.has(f.name)),
-    )
-    .sort((a, b) => b.size - a.size || a.name.localeCompare(b.name));
+  const there = new Map(dest.map((e) => [e.name, e]));
+  const big: SourceFile[] = [];
+  const small: SourceFile[] = [];
+  let rsyncNeeded = false;
+  for (const e of source) {
+    if (allowed && !allowed.has(e.name)) continue;
+    const d = there.get(e.name);
+    const plain = e.type === "f" && NAME.test(e.name) && MTIME.test(e.mtime) && MODE.test(e.mode);
+    if (d === undefined && plain) (e.size >= minBytes ? big : small).push(e);
+    else if (!(plain && d?.type === "f" && d.size === e.size && d.mtime === e.mtime && d.mode === e.mode))
+      rsyncNeeded = true;
+  }
+  const smallByRsync = rsyncNeeded || small.length > SMALL_FILES_MAX;
+  const files = smallByRsync ? big : [...big, ...small];
+  return {
+    files: files.sort((a, b) => b.size - a.size || a.name.localeCompare(b.name)),
+    rsyncNeeded: rsyncNeeded || (smallByRsync && small.length > 0),
+  };
 }
 
 /** Starts a line the script prints before copying a file: `<size> <name>`. */
@@ -93,7 +127,7 @@ export const COPYING_LINE_MARK = "handover-copying ";
 
 /**
  * The fixed script. Arguments: destination dir, source dir, then the ssh argv with `user@host` last. The file
- * list comes on stdin, one `size mtime name` per line (names checked by NAME, so `read` cannot split them
+ * list comes on stdin, one `size mtime mode name` per line (names checked by NAME, so `read` cannot split them
  * wrongly). Lines out: COPYING_LINE_MARK before a file, `FILE_LINE_MARK<bytes> <name>` after it (rsync's
  * --out-format, parsed by the same code), `handover-skipped <name>` when the copy did not work (rsync does it).
  * The temp file's path is printed first (`handover-part <path>`) so the caller can poll its size for progress.
@@ -104,13 +138,13 @@ export const DIRECT_COPY_SCRIPT = [
   // An interrupted script (the run aborted, the channel closed) leaves no temp file behind.
   `trap 'rm -f -- "$tmp"' EXIT`,
   "trap 'exit 143' HUP INT TERM PIPE",
-  "while read -r size mtime name; do",
+  "while read -r size mtime mode name; do",
   '  tmp="$dest/.$name.handover-part.$$"',
   `  printf '%s%s %s\\n' '${COPYING_LINE_MARK}' "$size" "$name"`,
   "  printf 'handover-part %s\\n' \"$tmp\"",
   // ssh's stdout is the file itself: no process between the decrypting ssh and the page cache.
   '  if "$@" cat -- "$src/$name" < /dev/null > "$tmp" && [ "$(stat -c %s -- "$tmp")" = "$size" ] &&',
-  '    touch -d "@$mtime" -- "$tmp" && mv -f -- "$tmp" "$dest/$name"; then',
+  '    chmod "$mode" -- "$tmp" && touch -d "@$mtime" -- "$tmp" && mv -f -- "$tmp" "$dest/$name"; then',
   `    printf '%s%s %s\\n' '${FILE_LINE_MARK}' "$size" "$name"`,
   "  else",
   '    rm -f -- "$tmp"',
@@ -152,9 +186,9 @@ export function directCopyArgv(d: DirectCopy): string[] {
 export function directCopyStdin(files: readonly SourceFile[]): string {
   return files
     .map((f) => {
-      if (!NAME.test(f.name) || !MTIME.test(f.mtime) || !Number.isSafeInteger(f.size))
+      if (!NAME.test(f.name) || !MTIME.test(f.mtime) || !MODE.test(f.mode) || !Number.isSafeInteger(f.size))
         throw new BugError(`direct copy: unusual file ${JSON.stringify(f)}`);
-      return `${f.size} ${f.mtime} ${f.name}\n`;
+      return `${f.size} ${f.mtime} ${f.mode} ${f.name}\n`;
     })
     .join("");
 }
@@ -165,8 +199,8 @@ export function directCopyDirOk(dir: string): boolean {
 }
 
 /**
- * Lists what the fast path would copy (read-only `find` on both hosts). A listing that fails means no fast copy:
- * rsync then copies everything and reports what is wrong.
+ * Lists both sides (read-only `find`) and plans the fast path. A listing that fails means no fast copy: rsync
+ * then copies everything and reports what is wrong.
  */
 export async function planDirectCopy(
   dest: Host,
@@ -175,13 +209,13 @@ export async function planDirectCopy(
   destDir: string,
   minBytes: number,
   only?: readonly string[],
-): Promise<SourceFile[]> {
-  if (!directCopyDirOk(sourceDir) || !directCopyDirOk(destDir)) return [];
-  const listed = await Promise.all([
-    source.exec(["find", sourceDir, "-maxdepth", "1", "-type", "f", "-printf", "%s %T@ %f\\n"]),
-    dest.exec(["find", destDir, "-mindepth", "1", "-maxdepth", "1", "-printf", "%f\\n"]),
-  ]).catch(() => undefined);
+): Promise<DirectCopyPlan> {
+  const none: DirectCopyPlan = { files: [], rsyncNeeded: true };
+  if (!directCopyDirOk(sourceDir) || !directCopyDirOk(destDir)) return none;
+  const list = (h: Host, dir: string) =>
+    h.exec(["find", dir, "-mindepth", "1", "-maxdepth", "1", "-printf", LISTING]);
+  const listed = await Promise.all([list(source, sourceDir), list(dest, destDir)]).catch(() => undefined);
   const [src, dst] = listed ?? [];
-  if (src?.exitCode !== 0 || dst?.exitCode !== 0) return [];
-  return directCopyCandidates(parseSourceListing(src.stdout), parseDestNames(dst.stdout), minBytes, only);
+  if (src?.exitCode !== 0 || dst?.exitCode !== 0) return none;
+  return planFromListings(parseListing(src.stdout), parseListing(dst.stdout), minBytes, only);
 }

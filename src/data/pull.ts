@@ -2,8 +2,9 @@
  * One rsync pull: rsync on the destination with progress events, over SSH with a temporary key. Either the run's
  * key (made once by files.temp-key and reused by every pass: `key`), or, without one, a key made for this pass
  * alone (journaled through `record` before the source is touched, removed in `finally`). Used by files.sync,
- * volumes.copy and the benchmark. With `directCopyMinBytes` (files.sync: immutable glance images), big files the
- * destination lacks are first copied by direct-copy.ts's `ssh cat` fast path, then rsync runs over everything.
+ * volumes.copy and the benchmark. With `directCopyMinBytes` (files.sync: immutable glance images), files the
+ * destination lacks are first copied by direct-copy.ts's `ssh cat` fast path, then rsync runs over everything
+ * unless the listings showed nothing else to do.
  */
 import type { StepContext } from "../engine/step.js";
 import type { Host } from "../hosts/host.js";
@@ -43,8 +44,9 @@ export interface PullOptions extends KeyFileOption {
   /** Label for progress and errors. */
   readonly what: string;
   /**
-   * Files at least this big that the destination lacks go by the `ssh cat` fast path first (direct-copy.ts).
-   * Only for files that are never rewritten in place (glance images); ignored with `sparse` or `inplace`.
+   * Files at least this big that the destination lacks go by the `ssh cat` fast path first, and rsync runs only
+   * when something else differs (direct-copy.ts). Only for files that are never rewritten in place (glance
+   * images); ignored with `sparse` or `inplace`.
    */
   readonly directCopyMinBytes?: number;
   /** How often the fast path polls the file being copied for progress (tests shorten it). @default 1000 */
@@ -124,8 +126,12 @@ async function pullWith(
   };
   let fast = 0;
   if (o.directCopyMinBytes !== undefined && !o.sparse && !o.inplace) {
-    const files = await planDirectCopy(dest, source, o.sourceDir, o.destDir, o.directCopyMinBytes, o.only);
-    if (files.length > 0) fast = await directCopy(ctx, dest, source, transport, files, o);
+    const plan = await planDirectCopy(dest, source, o.sourceDir, o.destDir, o.directCopyMinBytes, o.only);
+    let skipped = 0;
+    if (plan.files.length > 0)
+      ({ bytes: fast, skipped } = await directCopy(ctx, dest, source, transport, plan.files, o));
+    // Nothing else differs and every fast copy worked: rsync would start only to find nothing to do.
+    if (!plan.rsyncNeeded && skipped === 0) return fast;
   }
   const argv = rsyncPullArgv({
     transport,
@@ -176,7 +182,7 @@ async function directCopy(
   transport: SshTransport,
   files: readonly SourceFile[],
   o: PullOptions,
-): Promise<number> {
+): Promise<{ bytes: number; skipped: number }> {
   const argv = directCopyArgv({
     transport,
     sourceUser: "root",
@@ -187,6 +193,7 @@ async function directCopy(
   const total = files.reduce((n, f) => n + f.size, 0);
   const started = ctx.now().getTime();
   let done = 0;
+  let skipped = 0;
   let part: string | undefined;
   const report = (current: number): void => {
     const bytes = done + current;
@@ -215,6 +222,7 @@ async function directCopy(
     await streamed(ctx, dest, source, argv, directCopyStdin(files), o, "direct copy", (line) => {
       if (line.startsWith("handover-part ")) part = line.slice("handover-part ".length);
       else if (line.startsWith(COPYING_LINE_MARK)) part = undefined;
+      else if (line.startsWith("handover-skipped ")) skipped++;
       const f = parseFileLine(line);
       if (!f) return;
       part = undefined;
@@ -225,7 +233,7 @@ async function directCopy(
   } finally {
     clearInterval(timer);
   }
-  return done;
+  return { bytes: done, skipped };
 }
 
 /**

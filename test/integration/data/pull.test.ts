@@ -5,6 +5,7 @@
  * machine's /root/.ssh). Timings are printed for the report, never asserted.
  */
 import {
+  chmodSync,
   existsSync,
   mkdtempSync,
   readdirSync,
@@ -160,7 +161,7 @@ describe.skipIf(skip !== undefined)(
       expect((e as UserError).message).toMatch(/exited with (255|12) [\s\S]*Permission denied/);
     });
 
-    it("fast path: big files new lacks go by ssh cat, the rest by rsync; contents, mtimes and per-file bytes as rsync's; a second pass moves nothing", async () => {
+    it("fast path: big files new lacks go by ssh cat, the rest by rsync; contents, mtimes, modes and per-file bytes as rsync's; a second pass moves nothing; a small new file alone goes without rsync", async () => {
       const src = join(work, "src-fast");
       const dst = join(work, "dst-fast");
       await neu.run(["mkdir", "-p", "--", src, dst]);
@@ -219,6 +220,26 @@ describe.skipIf(skip !== undefined)(
         });
         expect(again).toEqual([]);
         expect(events.slice(before).every((e) => e.type !== "step-progress" || e.bytes === 0)).toBe(true);
+
+        // A small image added on old, nothing else changed: the fast path alone copies it (rsync is not needed),
+        // with old's mode and mtime.
+        writeFileSync(join(src, "late"), randomBytes(10 * 1024));
+        chmodSync(join(src, "late"), 0o640);
+        utimesSync(join(src, "late"), 1_700_000_100, 1_700_000_100.5);
+        const late: string[] = [];
+        await rsyncPull(ctxFor({ old, new: neu }, events), neu, old, {
+          sourceDir: src,
+          destDir: dst,
+          key: k,
+          what: "late",
+          onFile: (n) => late.push(n),
+          directCopyMinBytes: MiB,
+        });
+        expect(late).toEqual(["late"]);
+        expect(readFileSync(join(dst, "late")).equals(readFileSync(join(src, "late")))).toBe(true);
+        expect(statSync(join(dst, "late")).mode).toBe(statSync(join(src, "late")).mode);
+        expect(statSync(join(dst, "late")).mtimeMs).toBe(statSync(join(src, "late")).mtimeMs);
+        expect(readdirSync(dst).filter((n) => n.startsWith("."))).toEqual([]);
       } finally {
         await removeTempKeys(neu, old, [k], { authorizedKeys });
       }

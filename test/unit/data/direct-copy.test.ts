@@ -7,11 +7,13 @@ import { describe, expect, it } from "vitest";
 import type { StepContext, StepEvent } from "../../../src/engine/step.js";
 import {
   DIRECT_COPY_SCRIPT,
+  SMALL_FILES_MAX,
   directCopyArgv,
-  directCopyCandidates,
   directCopyStdin,
-  parseSourceListing,
-  type SourceFile,
+  LISTING,
+  parseListing,
+  planFromListings,
+  type Entry,
 } from "../../../src/data/direct-copy.js";
 import { rsyncPull } from "../../../src/data/pull.js";
 import { sshCommand } from "../../../src/data/rsync.js";
@@ -20,15 +22,25 @@ import { UserError } from "../../../src/lib/errors.js";
 import { FakeHost, REST } from "../../fakes/fake-host.js";
 
 const MiB = 1024 * 1024;
-const file = (name: string, size: number, mtime = "1700000000.1234567890"): SourceFile => ({
+const file = (
+  name: string,
+  size: number,
+  mtime = "1700000000.1234567890",
+  mode = "640",
+  type = "f",
+): Entry => ({
+  type,
   name,
   size,
   mtime,
+  mode,
 });
 
-describe("which files the fast path copies", () => {
-  it("big regular files the destination lacks under any type, biggest first", () => {
-    const got = directCopyCandidates(
+describe("which files the fast path copies, and whether rsync must run after it", () => {
+  const names = (p: { files: Entry[] }): string[] => p.files.map((f) => f.name);
+
+  it("big regular files the destination lacks under any type, biggest first; rsync for the rest", () => {
+    const p = planFromListings(
       [
         file("small", MiB - 1),
         file("b", 2 * MiB),
@@ -36,14 +48,49 @@ describe("which files the fast path copies", () => {
         file("partial", 3 * MiB), // new has a partial copy: rsync resumes it by delta
         file("c", 2 * MiB),
       ],
-      new Set(["partial", "unrelated"]),
+      [file("partial", MiB, "1.0"), file("unrelated", 1)],
       MiB,
     );
-    expect(got.map((f) => f.name)).toEqual(["a", "b", "c"]);
+    expect(names(p)).toEqual(["a", "b", "c"]);
+    expect(p.rsyncNeeded).toBe(true);
   });
 
-  it("leaves to rsync names a shell could misread, dot-files and unreadable mtimes", () => {
-    const names = [
+  it("rsync is not needed when everything else is already there alike (size, mtime, mode)", () => {
+    const same = [file("x", 3 * MiB), file("y", 10)];
+    const p = planFromListings([...same, file("new", 2 * MiB)], [...same, file("only-on-new", 5)], MiB);
+    expect(names(p)).toEqual(["new"]);
+    expect(p.rsyncNeeded).toBe(false);
+    expect(planFromListings(same, same, MiB)).toEqual({ files: [], rsyncNeeded: false });
+    // Each difference rsync would act on makes it run.
+    for (const d of [
+      file("x", 3 * MiB - 1),
+      file("x", 3 * MiB, "1700000001.1234567890"),
+      file("x", 3 * MiB, undefined, "600"),
+      file("x", 3 * MiB, undefined, undefined, "l"),
+    ]) {
+      expect(planFromListings(same, [d, same[1]!], MiB).rsyncNeeded, JSON.stringify(d)).toBe(true);
+    }
+    expect(planFromListings([file("sub", 4096, undefined, "755", "d")], [], MiB).rsyncNeeded).toBe(true);
+  });
+
+  it(`up to ${SMALL_FILES_MAX} small new files go by the fast path when nothing else needs rsync`, () => {
+    const p = planFromListings([file("s1", 10), file("s2", 20), file("big", 2 * MiB)], [], MiB);
+    expect(names(p)).toEqual(["big", "s2", "s1"]);
+    expect(p.rsyncNeeded).toBe(false);
+    const many = planFromListings(
+      [file("s1", 10), file("s2", 20), file("s3", 30), file("big", 2 * MiB)],
+      [],
+      MiB,
+    );
+    expect(names(many)).toEqual(["big"]);
+    expect(many.rsyncNeeded).toBe(true);
+    const withChange = planFromListings([file("s1", 10), file("old", 5)], [file("old", 6)], MiB);
+    expect(names(withChange)).toEqual([]);
+    expect(withChange.rsyncNeeded).toBe(true);
+  });
+
+  it("leaves to rsync names a shell could misread, dot-files and unreadable mtimes or modes", () => {
+    const odd = [
       "with space",
       ".hidden",
       "glob*",
@@ -54,27 +101,31 @@ describe("which files the fast path copies", () => {
       "dollar$x",
       "nl\nx",
     ];
-    const got = directCopyCandidates(
+    const p = planFromListings(
       [
-        ...names.map((n) => file(n, 2 * MiB)),
+        ...odd.map((n) => file(n, 2 * MiB)),
         file("bad-mtime", 2 * MiB, "yesterday"),
+        file("bad-mode", 2 * MiB, undefined, "rw-r--r--"),
         file("ok-1.img", 2 * MiB),
       ],
-      new Set(),
+      [],
       MiB,
     );
-    expect(got.map((f) => f.name)).toEqual(["ok-1.img"]);
+    expect(names(p)).toEqual(["ok-1.img"]);
+    expect(p.rsyncNeeded).toBe(true);
   });
 
-  it("only: just those names (as rsync's only)", () => {
-    const got = directCopyCandidates([file("a", 2 * MiB), file("b", 2 * MiB)], new Set(), MiB, ["b"]);
-    expect(got.map((f) => f.name)).toEqual(["b"]);
+  it("only: just those names (as rsync's only); others neither copied nor a reason for rsync", () => {
+    const p = planFromListings([file("a", 2 * MiB), file("b", 2 * MiB)], [file("a", 1)], MiB, ["b"]);
+    expect(names(p)).toEqual(["b"]);
+    expect(p.rsyncNeeded).toBe(false);
   });
 
-  it("parses find's listing; names keep inner spaces so the filter can refuse them", () => {
-    expect(parseSourceListing("10 1700000000.5000000000 x\n7 1.0 a b\ngarbage\n\n")).toEqual([
-      file("x", 10, "1700000000.5000000000"),
-      file("a b", 7, "1.0"),
+  it("parses find's listing; names keep inner spaces so the plan can refuse them", () => {
+    expect(LISTING).toBe("%y %s %T@ %m %f\\n");
+    expect(parseListing("f 10 1700000000.5000000000 644 x\nd 7 1.0 755 a b\ngarbage\n\n")).toEqual([
+      file("x", 10, "1700000000.5000000000", "644"),
+      file("a b", 7, "1.0", "755", "d"),
     ]);
   });
 });
@@ -119,7 +170,9 @@ describe("the fast path's argv", () => {
     expect(() => directCopyArgv({ ...base, destDir: "relative" })).toThrow(/unusual dir/);
     expect(() => directCopyArgv({ ...base, sourceDir: "/var/../etc" })).toThrow(/unusual dir/);
     expect(() => directCopyArgv({ ...base, sourceHost: "-oProxyCommand=x" })).toThrow(/unusual host/);
-    expect(directCopyStdin([file("a", 3), file("b", 4, "5")])).toBe("3 1700000000.1234567890 a\n4 5 b\n");
+    expect(directCopyStdin([file("a", 3), file("b", 4, "5", "4755")])).toBe(
+      "3 1700000000.1234567890 640 a\n4 5 4755 b\n",
+    );
     expect(() => directCopyStdin([file("a b", 3)])).toThrow(/unusual file/);
   });
 });
@@ -147,16 +200,21 @@ describe("rsyncPull with the fast path", () => {
   const DIR = "/var/lib/glance/images";
 
   /**
-   * old lists `big-1` (3 MiB), `big-2` (2 MiB), `small` (1 KiB), `there` (2 MiB); new already has `there`. The
-   * script's rule checks its stdin and answers as the real script does; rsync then reports `small`.
+   * old lists `big-1` (3 MiB), `big-2` (2 MiB), `small` (1 KiB), `there` (2 MiB); new has `there` (a partial copy
+   * unless `complete`). The script's rule answers as the real script does; rsync then reports `small`.
    */
-  function hosts(script: (stdin: string) => { exitCode?: number; stdout?: string; stderr?: string }) {
+  function hosts(
+    script: (stdin: string) => { exitCode?: number; stdout?: string; stderr?: string },
+    complete = false,
+  ) {
     const old = new FakeHost("old", { unmatched: "throw" });
     const neu = new FakeHost("new", { unmatched: "throw" });
-    old.on(["find", DIR, "-maxdepth", "1", "-type", "f", "-printf", "%s %T@ %f\\n"], {
-      stdout: `${3 * MiB} 1700000000.1 big-1\n${2 * MiB} 1700000001.2 big-2\n1024 1700000002.3 small\n${2 * MiB} 1.0 there\n`,
+    old.on(["find", DIR, "-mindepth", "1", "-maxdepth", "1", "-printf", LISTING], {
+      stdout: `f ${3 * MiB} 1700000000.1 640 big-1\nf ${2 * MiB} 1700000001.2 640 big-2\nf 1024 1700000002.3 640 small\nf ${2 * MiB} 1.0 640 there\n`,
     });
-    neu.on(["find", DIR, "-mindepth", "1", "-maxdepth", "1", "-printf", "%f\\n"], { stdout: "there\n" });
+    neu.on(["find", DIR, "-mindepth", "1", "-maxdepth", "1", "-printf", LISTING], {
+      stdout: `f ${complete ? 2 * MiB : MiB} 1.0 640 there\n`,
+    });
     neu.on(["sh", "-c", DIRECT_COPY_SCRIPT, REST], ({ stdin }) => script(String(stdin ?? "")), {
       readsStdin: true,
     });
@@ -171,7 +229,7 @@ describe("rsyncPull with the fast path", () => {
       .trim()
       .split("\n")
       .map((l) => {
-        const [size, , name] = l.split(" ");
+        const [size, , , name] = l.split(" ");
         return `handover-copying ${size} ${name}\nhandover-part ${DIR}/.${name}.handover-part.42\nhandover-file ${size} ${name}\n`;
       })
       .join(""),
@@ -191,7 +249,7 @@ describe("rsyncPull with the fast path", () => {
     });
     const script = neu.calls.find((c) => c.kind === "execStream" && c.argv[0] === "sh");
     expect(script && "stdin" in script ? String(script.stdin) : "").toBe(
-      `${3 * MiB} 1700000000.1 big-1\n${2 * MiB} 1700000001.2 big-2\n`,
+      `${3 * MiB} 1700000000.1 640 big-1\n${2 * MiB} 1700000001.2 640 big-2\n`,
     );
     expect(files).toEqual([
       ["big-1", 3 * MiB],
@@ -208,6 +266,37 @@ describe("rsyncPull with the fast path", () => {
     expect(progress.at(-1)).toEqual([10 * MiB + 1030, 10 * MiB + 1030]);
     const order = neu.commands().map((a) => a[0]);
     expect(order.indexOf("sh")).toBeLessThan(order.indexOf("rsync"));
+  });
+
+  it("when nothing else differs, the small new file goes by the fast path too and rsync does not run", async () => {
+    const { old, neu } = hosts(answer, true);
+    const files: string[] = [];
+    const moved = await rsyncPull(ctxFor({ old, new: neu }, []), neu, old, {
+      sourceDir: DIR,
+      destDir: DIR,
+      key,
+      what: "delta copy",
+      onFile: (n) => files.push(n),
+      directCopyMinBytes: MiB,
+    });
+    expect(files).toEqual(["big-1", "big-2", "small"]);
+    expect(moved).toBe(5 * MiB + 1024);
+    expect(neu.commands().map((a) => a[0])).toEqual(["find", "sh"]);
+  });
+
+  it("a file the script skips makes rsync run even when the plan needed none", async () => {
+    const { old, neu } = hosts(
+      () => ({ stdout: `handover-copying 1024 small\nhandover-skipped small\n` }),
+      true,
+    );
+    await rsyncPull(ctxFor({ old, new: neu }, []), neu, old, {
+      sourceDir: DIR,
+      destDir: DIR,
+      key,
+      what: "x",
+      directCopyMinBytes: MiB,
+    });
+    expect(neu.commands().map((a) => a[0])).toEqual(["find", "sh", "rsync"]);
   });
 
   it("a file the script skips is not reported by it (rsync copies it)", async () => {
