@@ -5,8 +5,8 @@
  * - `lvm` backend: `lvcreate -L <size>G -n volume-<id> <vg>` on new (the size of old's LV, in bytes when it is not a
  *   whole number of GiB), then `dd` on old streamed into `dd` on new through the jump. On a thin LV (reads zeros)
  *   the bulk pass writes with `conv=sparse`, keeping it thin; a thick LV holds stale data, so every block is written.
- * `bulk` runs during the freeze while attached instances may still write through old's target: differing
- * checksums are reported, not fatal. `final` runs after old's target stopped: sha256 of every volume must match.
+ * `bulk` runs before the freeze (the plan's warm phase) while attached instances may still write through old's
+ * target: differing checksums are reported, not fatal. `final` runs after old's target stopped: sha256 of every volume must match.
  * Undo removes the volumes (files or LVs) the step created on new, recorded before they were created.
  * The result journals, per volume, the bytes moved and the seconds it took (`copies`), and the pass's totals
  * (`bytes`, `seconds`) for the report. rsync reports a file when it is done, so with the file backend a volume's
