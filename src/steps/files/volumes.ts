@@ -129,7 +129,7 @@ async function compare(
   const problems: string[] = [];
   const changed: string[] = [];
   for (const v of p.volumes) {
-    const [a, b] = [await sizeOf(old, p, v), await sizeOf(neu, p, v)];
+    const [a, b] = await Promise.all([sizeOf(old, p, v), sizeOf(neu, p, v)]);
     if (b === undefined) {
       problems.push(`volume ${v.id}: missing on ${neu.name}`);
       continue;
@@ -139,7 +139,8 @@ async function compare(
       continue;
     }
     if (!checksums) continue;
-    const [x, y] = [await sha256(old, pathOf(p, v)), await sha256(neu, pathOf(p, v))];
+    // Both hosts read at once: each reads its own disk, and the final pass's hashing is downtime.
+    const [x, y] = await Promise.all([sha256(old, pathOf(p, v)), sha256(neu, pathOf(p, v))]);
     if (x === undefined || y === undefined || x !== y)
       changed.push(
         `volume ${v.id}: sha256 differs (${old.name} ${x ?? "unreadable"}, ${neu.name} ${y ?? "unreadable"})`,
