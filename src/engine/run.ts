@@ -281,10 +281,15 @@ export async function runPlan(o: RunPlanOptions): Promise<RunSummary> {
     }
     await pauseIfAsked(step, "after-run");
     let v: VerifyResult;
-    try {
-      v = await impl.verify(built.ctx, step.params);
-    } catch (e) {
-      throw new StepFailure(`ran, but verification could not run: ${errorMessage(e)}`, e);
+    if (impl.provenByRun?.(step.params) === true) {
+      const said = returned?.detail;
+      v = { ok: true, detail: typeof said === "string" && said !== "" ? said : "checked by the run itself" };
+    } else {
+      try {
+        v = await impl.verify(built.ctx, step.params);
+      } catch (e) {
+        throw new StepFailure(`ran, but verification could not run: ${errorMessage(e)}`, e);
+      }
     }
     if (!v.ok) throw new StepFailure(`ran but verification failed: ${v.detail}`, undefined);
     // Later layers win; keeping the earlier attempt's data underneath is a safety net for steps that do not merge.

@@ -143,6 +143,14 @@ export interface StepImpl<P extends JsonObject = JsonObject> {
    * the redo never drops a database under a migration still running. `undoData` is the attempt's checkpoint.
    */
   awaitEarlierAttempt?(ctx: StepContext, params: P, undoData: JsonObject): Promise<void>;
+  /**
+   * True when run ends by making the very check verify makes, and throws when it fails (read-only checks, a copy
+   * that compares checksums, a tool whose exit status is its own verdict): right after a successful run the engine
+   * journals run's `detail` (if it returned one) as the verification instead of repeating the check. verify still
+   * runs on resume, where run's outcome is unknown. Why: each repeat is a second python tool, CLI call or
+   * checksum pass inside the freeze window (measured: the verify phase and every schema tool ran twice).
+   */
+  readonly provenByRun?: (params: P) => boolean;
 }
 
 export type StepRegistry = ReadonlyMap<string, StepImpl>;

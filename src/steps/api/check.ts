@@ -180,6 +180,8 @@ export function apiCheckStep(_deps: StepDeps): StepImpl {
       ctx.emit({ type: "log", level: "info", message: detail });
       return { detail, tempDir: "" };
     },
+    // verify is this same check again (every CLI call a new python process).
+    provenByRun: () => true,
     async verify(ctx, raw): Promise<VerifyResult> {
       try {
         return { ok: true, detail: await check(ctx, raw, false) };

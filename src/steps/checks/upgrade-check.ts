@@ -111,9 +111,12 @@ export function upgradeCheckStep(_deps: StepDeps): StepImpl {
           nextSteps: [`Fix what ${c.argv[0] ?? "the check"} reports on ${c.host}, then re-run handover.`],
         });
       }
-      ctx.emit({ type: "log", level: o.level === "ok" ? "info" : "warn", message: describe(c, o) });
-      return { exitCode: o.exitCode };
+      const detail = describe(c, o);
+      ctx.emit({ type: "log", level: o.level === "ok" ? "info" : "warn", message: detail });
+      return { exitCode: o.exitCode, detail };
     },
+    // verify is this same check again.
+    provenByRun: () => true,
     async verify(ctx, raw): Promise<VerifyResult> {
       const c = read(raw);
       const o = await runCheck(ctx, c);

@@ -87,9 +87,12 @@ export function inventorySteps(deps: StepDeps): StepImpl[] {
           },
         );
       }
+      const detail = `inventory equal to ${from}: ${show(after)}`;
       ctx.emit({ type: "log", level: "info", message: `inventory on new equals ${from}: ${show(after)}` });
-      return { counts: after };
+      return { counts: after, detail };
     },
+    // run fails on any difference; verify is the same comparison again.
+    provenByRun: () => true,
     async verify(ctx, raw): Promise<VerifyResult> {
       const { diffs, after, from } = await compare(ctx, raw);
       return diffs.length === 0

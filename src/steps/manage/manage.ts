@@ -292,8 +292,16 @@ export function manageStep(deps: StepDeps, kind = "svc.manage"): StepImpl {
           ` to verify \`${m.argv.join(" ")}\` (which exited ${o.exitCode})`,
         );
       }
-      return { exitCode: o.exitCode, runs: o.runs, token };
+      return {
+        exitCode: o.exitCode,
+        runs: o.runs,
+        token,
+        detail: `${m.service}: \`${m.argv.join(" ")}\` exited ${o.exitCode}`,
+      };
     },
+    // Without a separate check (keystone's db_sync --check), verify would run the same tool again: its exit
+    // status in run is already the tool's verdict.
+    provenByRun: (raw) => checkFor(readManage(kind, raw)) === undefined,
     async awaitEarlierAttempt(ctx, raw, undoData) {
       if (typeof undoData.token !== "string") return; // never started its tool
       const m = readManage(kind, raw);

@@ -103,8 +103,10 @@ export function neighboursStep(_deps: StepDeps): StepImpl {
         });
       }
       ctx.emit({ type: "log", level: "info", message: lines.join("; ") });
-      return { seen: lines };
+      return { seen: lines, detail: lines.join("; ") };
     },
+    // run fails unless every address answers from new's MAC; verify asks the same again.
+    provenByRun: () => true,
     async verify(ctx, raw): Promise<VerifyResult> {
       const { ok, lines } = await check(ctx, raw);
       return { ok, detail: lines.join("; ") };

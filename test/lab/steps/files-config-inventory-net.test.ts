@@ -192,7 +192,7 @@ labDescribe("files, config, inventory and address steps on the lab", () => {
     }, 900_000);
 
     it("volumes.copy (file backend, on the lab's file-backed stand-ins for LVs): bulk then final, sha256 equal, holes kept; undo", async () => {
-      const planned = stepOf((s) => s.id === "data.cinder.volumes");
+      const planned = stepOf((s) => s.id === "warm.cinder.volumes");
       expect(planned, "the lab's plan copies cinder volumes").toBeTruthy();
       // The lab's old controller keeps each "LV" as a sparse file (no device-mapper here, LAB.md).
       const location = "/var/lib/cinder/lvm-files/cinder-volumes";

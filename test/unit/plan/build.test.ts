@@ -215,8 +215,16 @@ describe("the lab plan (victoria on bullseye -> zed on bookworm)", () => {
     expect(p.warnings.join("\n")).not.toMatch(/older than zed supports/);
   });
 
-  it("copies volumes in bulk during the freeze and once more after the old target stops, before addresses move", () => {
-    expect(step("data.cinder.volumes").params.pass).toBe("bulk");
+  it("copies volumes in bulk before the freeze and once more after the old target stops, before addresses move", () => {
+    const bulk = step("warm.cinder.volumes");
+    expect(bulk.params.pass).toBe("bulk");
+    expect(bulk.phase).toBe("warm");
+    // Before the freeze (outside the downtime), and nothing in the freeze window waits for a volume copy.
+    expect(ancestors(plan, "freeze.apis").has(bulk.id)).toBe(true);
+    expect(plan.steps.filter((s) => s.kind === "volumes.copy").map((s) => s.id)).toEqual([
+      "warm.cinder.volumes",
+      "switch.cinder.volumes",
+    ]);
     const final = step("switch.cinder.volumes");
     expect(ancestors(plan, final.id).has("switch.old.stop")).toBe(true);
     expect(step("switch.old.stop").params.units).toContain("tgt");

@@ -33,7 +33,7 @@ describe("check.neighbours", () => {
     const good = hosts(neigh("da:bc:b6:c3:4d:f5"));
     const step = neighboursStep(makeDeps(new FakeSql()));
     const res = await step.run(makeCtx({ new: good.neu, compute1: good.c1 }).ctx, params);
-    expect(res).toEqual({ seen: ["compute1 sees 198.51.100.4 at da:bc:b6:c3:4d:f5 (new's)"] });
+    expect(res).toMatchObject({ seen: ["compute1 sees 198.51.100.4 at da:bc:b6:c3:4d:f5 (new's)"] });
     const bad = hosts(neigh("d2:e9:74:d5:c7:c6"));
     await expect(step.run(makeCtx({ new: bad.neu, compute1: bad.c1 }).ctx, params)).rejects.toThrow(
       /compute1 sees 198\.51\.100\.4 at d2:e9:74:d5:c7:c6, not new's da:bc:b6:c3:4d:f5/,
