@@ -5,7 +5,7 @@
  * One migration (switch: auto) on the lab, SIGKILLed at three positions that leave different things to undo, each
  * followed by `handover rollback --yes`:
  *   1. the warm image pass done (before the freeze): new provisioned, the run's temporary key on old;
- *   2. every service started on new and the compute pinned (old frozen, databases imported and upgraded);
+ *   2. nova's API started on new and the compute pinned (old frozen, databases imported and upgraded);
  *   3. mid-switch: the management address moved to new on the hosts, its step not yet journaled done.
  * After each rollback: old's tables checksum-identical to the start (heartbeat columns aside), old's configs,
  * root's authorized_keys and the compute's nova.conf byte-identical, both addresses on old and none on new, and
@@ -59,10 +59,17 @@ const POSITIONS: readonly Position[] = [
     doneAtKill: ["prov.packages", "warm.temp-key"],
   },
   {
-    name: "services up on new and the compute pinned, old frozen",
-    stepId: "svc.nova.pin-computes",
+    // The compute pin needs only nova's rewritten config, so it is done well before the freeze.
+    name: "nova's API started on new, the compute pinned, old frozen",
+    stepId: "svc.nova.start.nova-api",
     point: "after-run",
-    doneAtKill: ["freeze.apis", "db.nova.import", "up.nova.db-sync", "svc.nova.start.nova-api"],
+    doneAtKill: [
+      "freeze.apis",
+      "db.nova.import",
+      "up.nova.db-sync",
+      "svc.nova.start.nova-conductor",
+      "svc.nova.pin-computes",
+    ],
   },
   {
     // The move is made and not journaled done: rollback must undo it from what it checkpointed. The storage
