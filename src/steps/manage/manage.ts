@@ -281,11 +281,12 @@ export function manageStep(deps: StepDeps, kind = "svc.manage"): StepImpl {
         token,
         journal: (d) => ctx.checkpoint?.({ token, ...d }),
       });
-      // A stop that came while the tool ran: the check verify would start is another tool run (for most
-      // services the command itself again), which a stop must not start. Failing here as interrupted keeps the
-      // token for the resume, whose verify then finds the work done (recovered) or redoes it.
-      if (ctx.signal.aborted) {
-        const check = checkFor(m) ?? m;
+      // A stop that came while the tool ran, where verify has a check of its own to start (keystone's
+      // db_sync --check; without one the tool's exit is the verdict, provenByRun below): a stop must not start
+      // another tool. Failing here as interrupted keeps the token for the resume, whose verify then finds the
+      // work done (recovered) or redoes it.
+      const check = checkFor(m);
+      if (ctx.signal.aborted && check) {
         throw stoppedBefore(
           m.service,
           check.argv,

@@ -1,7 +1,8 @@
 /**
  * svc.manage and the operator's stop (Ctrl-C = the run's AbortSignal): a stop before a tool starts is said as
  * "stopped on request before `<tool>` started", never as a failed verification, and the step stays interrupted
- * (not done) in the journal so that a resume verifies it and redoes it if need be.
+ * (not done) in the journal so that a resume verifies it and redoes it if need be. A tool without a separate
+ * check (its exit is the verdict: provenByRun) that finished under a stop is simply done.
  *
  * FakeHost `new` answers the tool's su command with exit 0; where a test needs the stop "while the tool runs", the
  * handler aborts the controller before answering (the tool is not killed: it finishes, as the step's design says).
@@ -62,6 +63,15 @@ describe("svc.manage stopped on request", () => {
     expect(h.checkpoints[0]).toHaveProperty("token");
   });
 
+  it("a stop while a tool without a separate check ran: its exit is the verdict, the step is done", async () => {
+    let h = makeCtx({});
+    const neu = toolHost(sync.argv, "nova", () => h.abort.abort());
+    h = makeCtx({ new: neu });
+    expect(step.provenByRun?.(sync)).toBe(true);
+    expect(await step.run(h.ctx, sync)).toMatchObject({ exitCode: 0, runs: 1 });
+    expect(toolRuns(neu)).toBe(1);
+  });
+
   it("verify under a stop throws the stop instead of reporting the work as not verified", async () => {
     const neu = toolHost(sync.argv, "nova");
     const h = makeCtx({ new: neu });
@@ -86,6 +96,7 @@ describe("svc.manage stopped on request, through the engine", () => {
 
   it("journals the step as interrupted with the stop's wording, not 'verification failed'; a resume recovers it", async () => {
     const dir = newDir();
+    const check = ["keystone-manage", "db_sync", "--check"];
     const plan: Plan = {
       version: 1,
       sourceRelease: "victoria",
@@ -93,9 +104,9 @@ describe("svc.manage stopped on request, through the engine", () => {
       warnings: [],
       steps: [
         {
-          id: "svc.nova.sync",
+          id: "svc.keystone.expand",
           kind: "svc.manage",
-          title: "nova db sync",
+          title: "keystone db_sync --expand",
           phase: "databases",
           hosts: ["new"],
           reads: [],
@@ -103,31 +114,31 @@ describe("svc.manage stopped on request, through the engine", () => {
           commands: [],
           after: [],
           irreversible: "covered by the import's undo",
-          params: sync,
+          params: expand,
         },
       ],
     };
     const registry = new Map<string, StepImpl>([["svc.manage", step]]);
     const stop = new AbortController();
-    const neu = toolHost(sync.argv, "nova", () => stop.abort());
+    const neu = toolHost(expand.argv, "keystone", () => stop.abort());
     const e = await rejectedUserError(
       runJournaled(dir, plan, registry, { hosts: new Map([["new", neu]]), signal: stop.signal }),
     );
     expect(e.code).toBe("RUN_INTERRUPTED");
     const failed = readJournal(dir)!.records.find((r) => r.type === "step-failed");
     expect(failed).toMatchObject({
-      stepId: "svc.nova.sync",
+      stepId: "svc.keystone.expand",
       interrupted: true,
       message:
-        "nova: stopped on request before `nova-manage db sync` started to verify `nova-manage db sync` (which exited 0)",
+        "keystone: stopped on request before `keystone-manage db_sync --check` started to verify `keystone-manage db_sync --expand` (which exited 0)",
     });
     expect(JSON.stringify(failed)).not.toContain("verification failed");
     expect(toolRuns(neu)).toBe(1);
 
     // Resume without a stop: verify finds the work done and records it as recovered, running nothing but the check.
-    const resumed = toolHost(sync.argv, "nova");
+    const resumed = toolHost(check, "keystone");
     const summary = await runJournaled(dir, plan, registry, { hosts: new Map([["new", resumed]]) });
-    expect(summary.recovered).toEqual(["svc.nova.sync"]);
+    expect(summary.recovered).toEqual(["svc.keystone.expand"]);
     expect(toolRuns(resumed)).toBe(1);
   });
 });
