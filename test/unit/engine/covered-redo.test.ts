@@ -150,6 +150,14 @@ async function proc(
   return { outcome, h, records };
 }
 
+/** A first process that crashes mid-sync (after its first migration): the world and state dir every resume below starts from. */
+async function crashedMidSync(plan: Plan = dbPlan()) {
+  const dir = newDir();
+  const world: World = new Map();
+  const first = await proc(dir, world, plan, { crashAtMutation: { stepId: "sync", mutation: 2 } });
+  return { dir, world, first };
+}
+
 function starts(records: readonly JournalRecord[]): string[] {
   return records.filter((r) => r.type === "step-start").map((r) => (r as { stepId: string }).stepId);
 }
@@ -169,9 +177,7 @@ describe("resume of an interrupted covered step", () => {
   });
 
   it("interrupted mid-sync: the import is undone and redone, then cell, then sync; `other` and `tail` are not redone", async () => {
-    const dir = newDir();
-    const world: World = new Map();
-    const first = await proc(dir, world, dbPlan(), { crashAtMutation: { stepId: "sync", mutation: 2 } });
+    const { dir, world, first } = await crashedMidSync();
     expect(first.outcome).toBe("crashed");
     expect(world.get("api")).toBe("base+m1"); // half-migrated
 
@@ -207,9 +213,7 @@ describe("resume of an interrupted covered step", () => {
       cell: { params: { id: "cell", db: "api" } },
       sync: { params: { id: "sync", db: "api" } },
     });
-    const dir = newDir();
-    const world: World = new Map();
-    await proc(dir, world, plain, { crashAtMutation: { stepId: "sync", mutation: 2 } });
+    const { dir, world } = await crashedMidSync(plain);
     const second = await proc(dir, world, plain);
     expect(second.h.undoCalls).toEqual([]);
     expect(starts(second.records)).toEqual(["sync"]);
@@ -220,9 +224,7 @@ describe("resume of an interrupted covered step", () => {
   });
 
   it("a crash during the redo (mid-import) is finished by the next run: the import's covered steps are redone again", async () => {
-    const dir = newDir();
-    const world: World = new Map();
-    await proc(dir, world, dbPlan(), { crashAtMutation: { stepId: "sync", mutation: 2 } });
+    const { dir, world } = await crashedMidSync();
     // The redo: undo of imp is mutation `undo:imp`; imp's run is its first mutation in this process.
     const second = await proc(dir, world, dbPlan(), { crashAtMutation: { stepId: "imp", mutation: 1 } });
     expect(second.outcome).toBe("crashed");
@@ -237,9 +239,7 @@ describe("resume of an interrupted covered step", () => {
   });
 
   it("a crash right after the fresh import (cell done earlier, not yet redone) still redoes cell before sync", async () => {
-    const dir = newDir();
-    const world: World = new Map();
-    await proc(dir, world, dbPlan(), { crashAtMutation: { stepId: "sync", mutation: 2 } });
+    const { dir, world } = await crashedMidSync();
     const second = await proc(dir, world, dbPlan(), { crashAtMutation: { stepId: "cell", mutation: 1 } });
     expect(second.outcome).toBe("crashed");
     expect(world.get("api")).toBe("base"); // fresh import done, cell mapping gone with the drop
@@ -249,9 +249,7 @@ describe("resume of an interrupted covered step", () => {
   });
 
   it("a failing undo of the covering step fails the run without touching anything else; the next run retries", async () => {
-    const dir = newDir();
-    const world: World = new Map();
-    await proc(dir, world, dbPlan(), { crashAtMutation: { stepId: "sync", mutation: 2 } });
+    const { dir, world } = await crashedMidSync();
     const second = await proc(dir, world, dbPlan(), { failUndo: "imp" });
     expect(second.outcome).toMatchObject({ failed: expect.any(UserError) });
     expect((second.outcome as { failed: UserError }).failed.message).toContain(
@@ -266,9 +264,7 @@ describe("resume of an interrupted covered step", () => {
 
   it("an irreversible covered step to redo keeps the in-place redo, with a warning naming it", async () => {
     const plan = dbPlan({ cell: { irreversible: "cannot be taken back" } });
-    const dir = newDir();
-    const world: World = new Map();
-    await proc(dir, world, plan, { crashAtMutation: { stepId: "sync", mutation: 2 } });
+    const { dir, world } = await crashedMidSync(plan);
     const second = await proc(dir, world, plan);
     expect(second.h.undoCalls).toEqual([]);
     expect(starts(second.records)).toEqual(["sync"]);

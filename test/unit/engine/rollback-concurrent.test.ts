@@ -17,29 +17,12 @@ import {
   servingAgainSeconds,
   type RollbackResult,
 } from "../../../src/engine/rollback.js";
-import type { EngineEvent, Phase, Plan, PlannedStep, StepImpl } from "../../../src/engine/step.js";
-import {
-  Harness,
-  deferred,
-  hostsFor,
-  initialWorld,
-  makePlan,
-  settle,
-  sorted,
-  step,
-  worldPlan,
-} from "./harness.js";
+import type { EngineEvent, Plan, PlannedStep, StepImpl } from "../../../src/engine/step.js";
+import { Harness, hostsFor, initialWorld, makePlan, settle, sorted, worldPlan } from "./harness.js";
+import { arbGatePlan, gate, gateStep, observed, releaseInTurn, type Observed } from "./gates.js";
 import { journalState, rollbackJournaled, runJournaled, runWorld, tempStateDirs } from "./support.js";
 
 const newDir = tempStateDirs();
-
-/** What the gated undos saw. */
-interface Observed {
-  /** "start:<id>" / "finish:<id>" in the order they happened. */
-  log: string[];
-  starts: { id: string; alongside: string[] }[];
-  maxActive: number;
-}
 
 /**
  * `gate` steps: run does nothing and succeeds (verify: ok); undo records its start, waits until the test releases
@@ -53,17 +36,9 @@ function gatedRegistry(
   onUndo?: (id: string) => void,
   base?: ReadonlyMap<string, StepImpl>,
 ): Map<string, StepImpl> {
-  const active = new Set<string>();
-  const gate = async (id: string): Promise<void> => {
-    obs.starts.push({ id, alongside: [...active] });
-    obs.log.push(`start:${id}`);
-    active.add(id);
-    obs.maxActive = Math.max(obs.maxActive, active.size);
-    const d = deferred();
-    gates.set(id, d.resolve);
-    await d.promise;
-    active.delete(id);
-    obs.log.push(`finish:${id}`);
+  const pass = gate(obs, gates);
+  const gated = async (id: string): Promise<void> => {
+    await pass(id);
     onUndo?.(id);
     if (failing.has(id)) throw new Error(`undo of ${id} failed (injected)`);
   };
@@ -74,7 +49,7 @@ function gatedRegistry(
         {
           ...impl,
           async undo(ctx, params, undoData) {
-            await gate(params["id"] as string);
+            await gated(params["id"] as string);
             await impl.undo?.(ctx, params, undoData);
           },
         } satisfies StepImpl,
@@ -85,24 +60,17 @@ function gatedRegistry(
     kind: "gate",
     run: () => Promise.resolve(),
     verify: () => Promise.resolve({ ok: true, detail: "ok" }),
-    undo: (_ctx, params) => gate(params["id"] as string),
+    undo: (_ctx, params) => gated(params["id"] as string),
   };
   return new Map([["gate", impl]]);
 }
 
-const g = (
-  id: string,
-  o: Parameters<typeof step>[3] & { phase?: Phase } = {},
-  hosts: string[] = ["w"],
-): PlannedStep => {
-  const s = step(id, "gate", {}, { hosts, ...o });
-  return o.phase ? { ...s, phase: o.phase } : s;
-};
+const g = gateStep;
 
 /** Runs the plan to completion (run order is the plan order: concurrency 1) and returns the state dir. */
 async function completed(plan: Plan, concurrency = 1): Promise<string> {
   const dir = newDir();
-  await runJournaled(dir, plan, gatedRegistry({ log: [], starts: [], maxActive: 0 }, new Map()), {
+  await runJournaled(dir, plan, gatedRegistry(observed(), new Map()), {
     concurrency,
   });
   return dir;
@@ -131,7 +99,7 @@ async function drive(
     base?: ReadonlyMap<string, StepImpl>;
   } = {},
 ): Promise<Driven> {
-  const obs: Observed = { log: [], starts: [], maxActive: 0 };
+  const obs = observed();
   const gates = new Map<string, () => void>();
   const events: EngineEvent[] = [];
   const before = journalState(dir);
@@ -141,15 +109,7 @@ async function drive(
     ...(o.signal ? { signal: o.signal } : {}),
     ...(o.now ? { now: o.now } : {}),
   });
-  for (;;) {
-    await settle();
-    if (gates.size === 0) break;
-    const running = [...gates.keys()];
-    const id = running[pick(running) % running.length]!;
-    const release = gates.get(id)!;
-    gates.delete(id);
-    release();
-  }
+  await releaseInTurn(gates, pick);
   const result = await p;
   return { dir, obs, result, state: journalState(dir), before, events };
 }
@@ -247,29 +207,8 @@ describe("concurrent rollback: order and bound", () => {
 
   it("holds for random plans, limits and release orders (property)", async () => {
     const resources = ["x:db:a", "x:db:b", "x:file:/etc/s", "x:file:/etc/s/c.conf", "y:db:a"];
-    const arbPlan = fc
-      .array(
-        fc.record({
-          reads: fc.subarray(resources, { maxLength: 2 }),
-          writes: fc.subarray(resources, { maxLength: 2 }),
-          afterSeed: fc.array(fc.nat(), { maxLength: 2 }),
-          // Switch-back phases mixed in, so the exception to plan order is exercised too.
-          phase: fc.constantFrom<Phase>("provision", "freeze", "data", "services", "switch"),
-        }),
-        { minLength: 1, maxLength: 8 },
-      )
-      .map((specs) =>
-        makePlan(
-          specs.map((s, i) =>
-            g(`p${i}`, {
-              phase: s.phase,
-              reads: s.reads,
-              writes: s.writes,
-              after: i === 0 ? [] : [...new Set(s.afterSeed.map((n) => `p${n % i}`))],
-            }),
-          ),
-        ),
-      );
+    // Switch-back phases mixed in, so the exception to plan order is exercised too.
+    const arbPlan = arbGatePlan(resources, "p", ["provision", "freeze", "data", "services", "switch"]);
     await fc.assert(
       fc.asyncProperty(
         arbPlan,

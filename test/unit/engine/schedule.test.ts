@@ -4,44 +4,22 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { Journal } from "../../../src/engine/journal.js";
 import { stepsConflict, resourcesOverlap } from "../../../src/engine/resources.js";
-import { runPlan } from "../../../src/engine/run.js";
-import type { Plan, PlannedStep, StepImpl } from "../../../src/engine/step.js";
+import type { Plan, StepImpl } from "../../../src/engine/step.js";
 import { validatePlan } from "../../../src/engine/validate-plan.js";
 import { BugError } from "../../../src/lib/errors.js";
-import { deferred, hostsFor, makePlan, settle, step } from "./harness.js";
-import { tempStateDirs } from "./support.js";
+import { hostsFor, makePlan, step } from "./harness.js";
+import { arbGatePlan, gate, gateStep, observed, releaseInTurn, type Observed } from "./gates.js";
+import { runJournaled, tempStateDirs } from "./support.js";
 
 const newDir = tempStateDirs();
 
-interface Observed {
-  /** At each start: the step and what was running alongside it. */
-  starts: { id: string; alongside: string[] }[];
-  finished: string[];
-  maxActive: number;
-  /** "start:<id>" and "finish:<id>" in the order they happened. */
-  log: string[];
-}
-
-/** Steps that run until the test releases them. */
+/** `gate` steps: run waits until the test releases it (gates.ts); verify: it finished. */
 function gatedRegistry(obs: Observed, gates: Map<string, () => void>): Map<string, StepImpl> {
-  const active = new Set<string>();
+  const pass = gate(obs, gates);
   const impl: StepImpl = {
     kind: "gate",
-    async run(_ctx, params) {
-      const id = params["id"] as string;
-      obs.starts.push({ id, alongside: [...active] });
-      obs.log.push(`start:${id}`);
-      active.add(id);
-      obs.maxActive = Math.max(obs.maxActive, active.size);
-      const d = deferred();
-      gates.set(id, d.resolve);
-      await d.promise;
-      active.delete(id);
-      obs.finished.push(id);
-      obs.log.push(`finish:${id}`);
-    },
+    run: (_ctx, params) => pass(params["id"] as string),
     verify(_ctx, params) {
       const ok = obs.finished.includes(params["id"] as string);
       return Promise.resolve({ ok, detail: ok ? "finished" : "not finished" });
@@ -57,31 +35,14 @@ async function drive(
   concurrency: number,
   pick: (running: string[]) => number,
 ): Promise<Observed> {
-  const obs: Observed = { starts: [], finished: [], maxActive: 0, log: [] };
+  const obs = observed();
   const gates = new Map<string, () => void>();
-  const dir = newDir();
-  const journal = Journal.open({ stateDir: dir, plan });
-  const p = runPlan({
-    plan,
-    registry: gatedRegistry(obs, gates),
-    hosts: hostsFor(plan),
-    journal,
-    concurrency,
-  });
+  const p = runJournaled(newDir(), plan, gatedRegistry(obs, gates), { concurrency });
   let done = false;
   void p.finally(() => (done = true));
-  for (;;) {
-    await settle();
-    if (gates.size === 0) break;
-    const running = [...gates.keys()];
-    const id = running[pick(running) % running.length]!;
-    const release = gates.get(id)!;
-    gates.delete(id);
-    release();
-  }
+  await releaseInTurn(gates, pick);
   await p;
   expect(done).toBe(true);
-  journal.close();
   return obs;
 }
 
@@ -114,7 +75,7 @@ function checkInvariants(plan: Plan, obs: Observed, concurrency: number): void {
   });
 }
 
-const g = (id: string, o: Parameters<typeof step>[3] = {}): PlannedStep => step(id, "gate", {}, o);
+const g = gateStep;
 
 describe("resource overlap", () => {
   it("matches equal names, * and directory prefixes on the same host and kind only", () => {
@@ -188,26 +149,7 @@ describe("scheduling", () => {
 
   it("holds for random plans, limits and release orders (property)", async () => {
     const resources = ["x:db:a", "x:db:b", "x:file:/etc/s", "x:file:/etc/s/c.conf", "y:db:a"];
-    const arbPlan = fc
-      .array(
-        fc.record({
-          reads: fc.subarray(resources, { maxLength: 2 }),
-          writes: fc.subarray(resources, { maxLength: 2 }),
-          afterSeed: fc.array(fc.nat(), { maxLength: 2 }),
-        }),
-        { minLength: 1, maxLength: 8 },
-      )
-      .map((specs) =>
-        makePlan(
-          specs.map((sp, i) =>
-            g(`t${i}`, {
-              reads: sp.reads,
-              writes: sp.writes,
-              after: i === 0 ? [] : [...new Set(sp.afterSeed.map((n) => `t${n % i}`))],
-            }),
-          ),
-        ),
-      );
+    const arbPlan = arbGatePlan(resources, "t");
     await fc.assert(
       fc.asyncProperty(
         arbPlan,
