@@ -13,10 +13,11 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { SshHost } from "../../../src/hosts/ssh-host.js";
+import type { SshHost } from "../../../src/hosts/ssh-host.js";
 import { REMOVE, handOverAddress, showLine, type HandOver } from "../../../src/steps/net/preopened-move.js";
 import { rejectedUserError } from "../../unit/user-error.js";
 import { sshdSkipReason, startSshd, type Sshd } from "../hosts/fixtures/sshd.js";
+import { loopbackHost } from "../steps/loopback.js";
 
 const skip = sshdSkipReason() ?? (existsSync("/usr/sbin/ip") || existsSync("/sbin/ip") ? undefined : "no ip");
 if (skip) console.warn(`SKIPPED pre-opened hand-over integration tests: ${skip}`);
@@ -34,16 +35,8 @@ describe.skipIf(skip !== undefined)("pre-opened address hand-over over a real ss
 
   beforeAll(async () => {
     sshd = await startSshd();
-    const mk = (name: string): SshHost =>
-      new SshHost({
-        name,
-        address: "127.0.0.1",
-        port: sshd.port,
-        keyFile: sshd.clientKey.privatePath,
-        knownHostsFile: sshd.knownHosts(`known_hosts_${name}`, `${sshd.knownHostsLine}\n`),
-      });
-    old = mk("old");
-    neu = mk("new");
+    old = loopbackHost(sshd, "old", "known_hosts_old");
+    neu = loopbackHost(sshd, "new", "known_hosts_new");
     await Promise.all([old.connect(), neu.connect()]);
     dir = mkdtempSync(join(tmpdir(), "handover-preopen-"));
   });

@@ -7,10 +7,11 @@ import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { JsonObject, StepContext } from "../../../src/engine/step.js";
-import { SshHost } from "../../../src/hosts/ssh-host.js";
+import type { SshHost } from "../../../src/hosts/ssh-host.js";
 import { canarySteps } from "../../../src/steps/net/canary.js";
 import { realStepDeps } from "../../../src/steps/real-deps.js";
 import { sshdSkipReason, startSshd, type Sshd } from "../hosts/fixtures/sshd.js";
+import { loopbackHost, stepContext } from "./loopback.js";
 
 const skip =
   sshdSkipReason() ?? (existsSync("/usr/bin/ping") || existsSync("/bin/ping") ? undefined : "no ping");
@@ -45,20 +46,8 @@ describe.skipIf(skip !== undefined)("net.canary-start/stop over SSH", () => {
 
   beforeAll(async () => {
     sshd = await startSshd();
-    host = new SshHost({
-      name: "compute1",
-      address: "127.0.0.1",
-      port: sshd.port,
-      keyFile: sshd.clientKey.privatePath,
-      knownHostsFile: sshd.knownHosts("known_hosts", `${sshd.knownHostsLine}\n`),
-    });
-    ctx = {
-      host: () => host,
-      emit: () => undefined,
-      signal: new AbortController().signal,
-      now: () => new Date(),
-      checkpoint: (d) => checkpoints.push(d),
-    };
+    host = loopbackHost(sshd, "compute1");
+    ctx = stepContext({ compute1: host }, [], checkpoints);
   }, 60_000);
 
   afterAll(async () => {

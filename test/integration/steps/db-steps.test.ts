@@ -8,33 +8,20 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { JsonObject, StepContext, StepEvent } from "../../../src/engine/step.js";
-import { SshHost } from "../../../src/hosts/ssh-host.js";
+import type { JsonObject, StepEvent } from "../../../src/engine/step.js";
+import type { SshHost } from "../../../src/hosts/ssh-host.js";
 import { copyStep } from "../../../src/steps/db/copy.js";
 import { createStep } from "../../../src/steps/db/create.js";
 import { realStepDeps } from "../../../src/steps/real-deps.js";
 import type { StepDeps } from "../../../src/steps/deps.js";
 import { mariadbSkipReason, startMariaDb, type MariaDb } from "../hosts/fixtures/mariadb.js";
 import { sshdSkipReason, startSshd, type Sshd } from "../hosts/fixtures/sshd.js";
+import { loopbackHost, stepContext } from "./loopback.js";
 
 const skip = sshdSkipReason() ?? mariadbSkipReason();
 if (skip) console.warn(`SKIPPED db step integration tests: ${skip}`);
 
 const BULK_ROWS = Number(process.env.HANDOVER_BULK_ROWS ?? 200_000);
-
-function ctxFor(
-  hosts: Record<string, SshHost>,
-  events: StepEvent[] = [],
-  checkpoints: JsonObject[] = [],
-): StepContext {
-  return {
-    host: (n) => hosts[n]!,
-    emit: (e) => events.push(e),
-    signal: new AbortController().signal,
-    now: () => new Date(),
-    checkpoint: (d) => checkpoints.push(d),
-  };
-}
 
 function checksums(db: MariaDb, database: string): string {
   const tables = db
@@ -57,16 +44,7 @@ describe.skipIf(skip !== undefined)("db steps against real MariaDB over SSH", ()
 
   beforeAll(async () => {
     [sshd, oldDb, newDb] = await Promise.all([startSshd(), startMariaDb(), startMariaDb()]);
-    const known = sshd.knownHosts("known_hosts", `${sshd.knownHostsLine}\n`);
-    const mk = (name: string) =>
-      new SshHost({
-        name,
-        address: "127.0.0.1",
-        port: sshd.port,
-        keyFile: sshd.clientKey.privatePath,
-        knownHostsFile: known,
-      });
-    hosts = { old: mk("old"), new: mk("new") };
+    hosts = { old: loopbackHost(sshd, "old"), new: loopbackHost(sshd, "new") };
     deps = realStepDeps({
       old: { user: oldDb.user, password: oldDb.password, host: "127.0.0.1", port: oldDb.port },
       new: { user: newDb.user, password: newDb.password, host: "127.0.0.1", port: newDb.port },
@@ -95,7 +73,7 @@ describe.skipIf(skip !== undefined)("db steps against real MariaDB over SSH", ()
     const before = checksums(oldDb, "nova");
     const events: StepEvent[] = [];
     const checkpoints: JsonObject[] = [];
-    const ctx = ctxFor(hosts, events, checkpoints);
+    const ctx = stepContext(hosts, events, checkpoints);
     const step = copyStep(deps);
     const p = { database: "nova", from: "old", to: "new", verifyRowCounts: true };
     await step.run(ctx, p);
@@ -126,7 +104,7 @@ describe.skipIf(skip !== undefined)("db steps against real MariaDB over SSH", ()
   });
 
   it("copies two databases concurrently over the same SSH connections, and reports time and bytes", async () => {
-    const ctx = ctxFor(hosts);
+    const ctx = stepContext(hosts);
     const step = copyStep(deps);
     const t0 = Date.now();
     const results = await Promise.all(
@@ -145,7 +123,7 @@ describe.skipIf(skip !== undefined)("db steps against real MariaDB over SSH", ()
 
   it("an interrupted copy (Ctrl-C mid-import) stops both sides, leaves no temp files, and a re-run completes it", async () => {
     const abort = new AbortController();
-    const ctx = { ...ctxFor(hosts), signal: abort.signal };
+    const ctx = { ...stepContext(hosts), signal: abort.signal };
     const step = copyStep(deps);
     const p = { database: "bulk", from: "old", to: "new" };
     const running = step.run(ctx, p).catch((x: unknown) => x);
@@ -158,15 +136,15 @@ describe.skipIf(skip !== undefined)("db steps against real MariaDB over SSH", ()
     abort.abort();
     const e = (await running) as { code?: string };
     expect(e.code).toBe("ABORTED");
-    expect((await step.verify(ctxFor(hosts), p)).ok).toBe(false);
+    expect((await step.verify(stepContext(hosts), p)).ok).toBe(false);
     expect(readdirSync("/tmp").filter((f) => /^handover-[A-Za-z0-9]{10}$/.test(f))).toEqual([]);
-    await step.run(ctxFor(hosts), p);
-    expect(await step.verify(ctxFor(hosts), p)).toMatchObject({ ok: true });
+    await step.run(stepContext(hosts), p);
+    expect(await step.verify(stepContext(hosts), p)).toMatchObject({ ok: true });
   });
 
   it("a dump that fails (no such database on old) fails the step naming mysqldump, without the password", async () => {
     const e = (await copyStep(deps)
-      .run(ctxFor(hosts), { database: "no_such_db", from: "old", to: "new" })
+      .run(stepContext(hosts), { database: "no_such_db", from: "old", to: "new" })
       .catch((x: unknown) => x)) as Error;
     expect(e.message).toMatch(/mysqldump on old exited with 2/);
     expect(e.message).toMatch(/no_such_db/);
@@ -183,7 +161,7 @@ describe.skipIf(skip !== undefined)("db steps against real MariaDB over SSH", ()
       from: [{ database: "glance", file: conf, section: "database", key: "connection" }],
       secretFile: "/nonexistent/glance",
     };
-    const ctx = ctxFor(hosts);
+    const ctx = stepContext(hosts);
     const step = createStep(deps);
     const undo = (await step.run(ctx, p)) as JsonObject;
     expect(await step.verify(ctx, p)).toMatchObject({ ok: true });

@@ -7,11 +7,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { compareSnapshots } from "../../../src/engine/lost-writes.js";
 import type { StepContext } from "../../../src/engine/step.js";
-import { SshHost } from "../../../src/hosts/ssh-host.js";
+import type { SshHost } from "../../../src/hosts/ssh-host.js";
 import { snapshotStep, type Snapshot } from "../../../src/steps/db/snapshot.js";
 import { realStepDeps } from "../../../src/steps/real-deps.js";
 import { mariadbSkipReason, startMariaDb, type MariaDb } from "../hosts/fixtures/mariadb.js";
 import { sshdSkipReason, startSshd, type Sshd } from "../hosts/fixtures/sshd.js";
+import { loopbackHost, stepContext } from "./loopback.js";
 
 const skip = sshdSkipReason() ?? mariadbSkipReason();
 if (skip) console.warn(`SKIPPED db.snapshot integration tests: ${skip}`);
@@ -24,19 +25,8 @@ describe.skipIf(skip !== undefined)("db.snapshot against real MariaDB over SSH",
 
   beforeAll(async () => {
     [sshd, db] = await Promise.all([startSshd(), startMariaDb()]);
-    host = new SshHost({
-      name: "new",
-      address: "127.0.0.1",
-      port: sshd.port,
-      keyFile: sshd.clientKey.privatePath,
-      knownHostsFile: sshd.knownHosts("known_hosts", `${sshd.knownHostsLine}\n`),
-    });
-    ctx = {
-      host: () => host,
-      emit: () => undefined,
-      signal: new AbortController().signal,
-      now: () => new Date(),
-    };
+    host = loopbackHost(sshd, "new");
+    ctx = stepContext({ new: host });
     db.sql(`CREATE DATABASE nova;
       CREATE TABLE nova.instances (id INT AUTO_INCREMENT PRIMARY KEY, uuid CHAR(36), name VARCHAR(64)) ENGINE=InnoDB;
       CREATE TABLE nova.services (id INT AUTO_INCREMENT PRIMARY KEY, host VARCHAR(64), updated_at DATETIME, report_count INT, last_seen_up DATETIME, disabled TINYINT) ENGINE=InnoDB;
