@@ -11,15 +11,10 @@ import { JOURNAL_FILE } from "../../../../src/engine/journal.js";
 import type { Plan, PlannedStep, StepRegistry } from "../../../../src/engine/step.js";
 import { rollbackPreview } from "../../../../src/report/rollback-preview.js";
 import { filesSteps } from "../../../../src/steps/files/index.js";
+import { makePlan } from "../../engine/harness.js";
 import { journalState, rollbackJournaled, runJournaled, tempStateDirs } from "../../engine/support.js";
 import { FakeSql, makeDeps } from "../support/harness.js";
-import {
-  AUTHORIZED_KEYS as AK,
-  IMAGES as DIR,
-  JUMP_LINE,
-  keyHosts,
-  markedLines as marked,
-} from "./key-hosts.js";
+import { AUTHORIZED_KEYS, IMAGES, JUMP_LINE, keyHosts, markedLines } from "./key-hosts.js";
 
 const base = { hosts: ["old", "new"], reads: [] as string[], commands: [] as string[] };
 const sync = (id: string, pass: string, after: string[]): PlannedStep => ({
@@ -28,48 +23,42 @@ const sync = (id: string, pass: string, after: string[]): PlannedStep => ({
   kind: "files.sync",
   title: id,
   phase: pass === "warm" ? "warm" : "data",
-  reads: [`old:file:${DIR}`],
-  writes: [`new:file:${DIR}`],
+  reads: [`old:file:${IMAGES}`],
+  writes: [`new:file:${IMAGES}`],
   after,
-  params: { from: "old", to: "new", path: DIR, pass, owner: "glance", keyStep: "warm.temp-key" },
+  params: { from: "old", to: "new", path: IMAGES, pass, owner: "glance", keyStep: "warm.temp-key" },
 });
-const plan: Plan = {
-  version: 1,
-  sourceRelease: "victoria",
-  targetRelease: "zed",
-  warnings: [],
-  steps: [
-    {
-      ...base,
-      id: "warm.temp-key",
-      kind: "files.temp-key",
-      title: "key",
-      phase: "warm",
-      writes: ["new:file:handover-temp-key"],
-      after: [],
-      params: { from: "old", to: "new", removedBy: "data.temp-key.remove" },
-    },
-    sync("warm.glance.images", "warm", ["warm.temp-key"]),
-    sync("data.glance.images", "delta", ["warm.temp-key", "warm.glance.images"]),
-    {
-      ...base,
-      id: "data.temp-key.remove",
-      kind: "files.temp-key-remove",
-      title: "remove key",
-      phase: "data",
-      writes: ["new:file:handover-temp-key"],
-      after: ["warm.temp-key", "warm.glance.images", "data.glance.images"],
-      params: { from: "old", to: "new", keyStep: "warm.temp-key" },
-    },
-  ],
-};
+const plan: Plan = makePlan([
+  {
+    ...base,
+    id: "warm.temp-key",
+    kind: "files.temp-key",
+    title: "key",
+    phase: "warm",
+    writes: ["new:file:handover-temp-key"],
+    after: [],
+    params: { from: "old", to: "new", removedBy: "data.temp-key.remove" },
+  },
+  sync("warm.glance.images", "warm", ["warm.temp-key"]),
+  sync("data.glance.images", "delta", ["warm.temp-key", "warm.glance.images"]),
+  {
+    ...base,
+    id: "data.temp-key.remove",
+    kind: "files.temp-key-remove",
+    title: "remove key",
+    phase: "data",
+    writes: ["new:file:handover-temp-key"],
+    after: ["warm.temp-key", "warm.glance.images", "data.glance.images"],
+    params: { from: "old", to: "new", keyStep: "warm.temp-key" },
+  },
+]);
 
 const newDir = tempStateDirs();
 
 function world() {
   const linesDuringRsync: string[][] = [];
   const { old, neu, tmp, rsync } = keyHosts("image a", {
-    rsyncCheck: () => linesDuringRsync.push(marked(old.fileText(AK))),
+    rsyncCheck: () => linesDuringRsync.push(markedLines(old.fileText(AUTHORIZED_KEYS))),
   });
   const registry: StepRegistry = new Map(filesSteps(makeDeps(new FakeSql())).map((s) => [s.kind, s]));
   const hosts = new Map([
@@ -93,7 +82,7 @@ describe("the run's temporary key through the engine", () => {
     expect(w.linesDuringRsync[1]).toEqual(w.linesDuringRsync[0]);
     expect(w.rsync.argvs.every((a) => a.join(" ").includes(`-i ${w.tmp.made[0]}/id `))).toBe(true);
     // Removed after the last pass.
-    expect(w.old.fileText(AK)).toBe(JUMP_LINE);
+    expect(w.old.fileText(AUTHORIZED_KEYS)).toBe(JUMP_LINE);
     expect(w.tmp.removed).toEqual(w.tmp.made);
     // Run again (a resume): everything verifies; the key gone on purpose is not a warning, and not made again.
     const again = await w.run();
@@ -117,8 +106,8 @@ describe("the run's temporary key through the engine", () => {
       ["warm.glance.images", "undone"],
       ["warm.temp-key", "undone"],
     ]);
-    expect(w.neu.getFile(`${DIR}/image-a`)).toBeUndefined();
-    expect(w.old.fileText(AK)).toBe(JUMP_LINE);
+    expect(w.neu.getFile(`${IMAGES}/image-a`)).toBeUndefined();
+    expect(w.old.fileText(AUTHORIZED_KEYS)).toBe(JUMP_LINE);
   });
 
   it("a resume after new's /tmp was wiped makes a new key, and no key is left behind", async () => {
@@ -132,9 +121,9 @@ describe("the run's temporary key through the engine", () => {
       },
     );
     await expect(w.run()).rejects.toThrow(/data\.glance\.images/);
-    expect(marked(w.old.fileText(AK))).toHaveLength(1);
+    expect(markedLines(w.old.fileText(AUTHORIZED_KEYS))).toHaveLength(1);
     // Meanwhile an image was added on old: the delta pass has something to copy (its verify fails).
-    w.old.setFile(`${DIR}/image-b`, "image b");
+    w.old.setFile(`${IMAGES}/image-b`, "image b");
     // A reboot of new wipes /tmp: the key files are gone, old still has the line.
     for (const f of w.neu.listFiles()) if (f.startsWith("/tmp/")) await w.neu.removeFile(f);
     const summary = await w.run();
@@ -145,8 +134,8 @@ describe("the run's temporary key through the engine", () => {
     // The redo made a second key; the delta pass used it; the first key's line went with the redo.
     expect(w.tmp.made).toHaveLength(2);
     expect(w.rsync.argvs.at(-1)?.join(" ")).toContain(`-i ${w.tmp.made[1]}/id `);
-    expect(w.old.fileText(AK)).toBe(JUMP_LINE);
+    expect(w.old.fileText(AUTHORIZED_KEYS)).toBe(JUMP_LINE);
     expect(w.neu.listFiles().filter((f) => f.startsWith("/tmp/"))).toEqual([]);
-    expect(w.neu.fileText(`${DIR}/image-b`)).toBe("image b");
+    expect(w.neu.fileText(`${IMAGES}/image-b`)).toBe("image b");
   });
 });

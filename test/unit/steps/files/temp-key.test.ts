@@ -12,13 +12,7 @@ import { volumesCopyStep } from "../../../../src/steps/files/volumes.js";
 import { labFacts, labInput } from "../../plan/fixtures/lab-facts.js";
 import { shippedCatalog } from "../../plan/helpers.js";
 import { FakeSql, makeCtx, makeDeps } from "../support/harness.js";
-import {
-  AUTHORIZED_KEYS as AK,
-  IMAGES as DIR,
-  JUMP_LINE,
-  keyHosts,
-  markedLines as marked,
-} from "./key-hosts.js";
+import { AUTHORIZED_KEYS, IMAGES, JUMP_LINE, keyHosts, markedLines } from "./key-hosts.js";
 
 const params = { from: "old", to: "new" };
 
@@ -40,7 +34,7 @@ describe("files.temp-key", () => {
     const ctx = {
       ...h.ctx,
       checkpoint: (d: JsonObject) => {
-        seenAtCheckpoint.push(s.old.fileText(AK) ?? "");
+        seenAtCheckpoint.push(s.old.fileText(AUTHORIZED_KEYS) ?? "");
         h.ctx.checkpoint?.(d);
       },
     };
@@ -48,7 +42,7 @@ describe("files.temp-key", () => {
     const res = (await step.run(ctx, params)) ?? {};
     expect(seenAtCheckpoint).toEqual([JUMP_LINE]);
     expect(h.checkpoints[0]).toMatchObject({ tempKeys: [{ dir: s.tmp.made[0], nonce: expect.any(String) }] });
-    const [line] = marked(s.old.fileText(AK));
+    const [line] = markedLines(s.old.fileText(AUTHORIZED_KEYS));
     expect(line).toMatch(
       /^from="198\.51\.100\.5",no-pty,no-agent-forwarding,no-port-forwarding,no-X11-forwarding ssh-ed25519 \S+ handover-temp-[0-9a-f]{16}$/,
     );
@@ -58,7 +52,7 @@ describe("files.temp-key", () => {
     expect(await step.verify(h.ctx, params)).toMatchObject({ ok: true });
 
     await step.undo!(h.ctx, params, res);
-    expect(s.old.fileText(AK)).toBe(JUMP_LINE);
+    expect(s.old.fileText(AUTHORIZED_KEYS)).toBe(JUMP_LINE);
     expect(s.tmp.removed).toEqual(s.tmp.made);
     expect(await step.verify(h.ctx, params)).toMatchObject({ ok: false });
   });
@@ -71,7 +65,7 @@ describe("files.temp-key", () => {
     for (const f of s.neu.listFiles()) if (f.startsWith(s.tmp.made[0]!)) await s.neu.removeFile(f);
     expect(await step.verify(ctxWith(s, {}).ctx, params)).toMatchObject({ ok: false });
     const second = (await step.run(ctxWith(s, {}, first).ctx, params)) ?? {};
-    const lines = marked(s.old.fileText(AK));
+    const lines = markedLines(s.old.fileText(AUTHORIZED_KEYS));
     expect(lines).toHaveLength(1);
     expect(lines[0]).toContain((second.current as { nonce: string }).nonce);
     expect(lines[0]).not.toContain((first.current as { nonce: string }).nonce);
@@ -80,17 +74,24 @@ describe("files.temp-key", () => {
 });
 
 describe("files.sync with the run's key", () => {
-  const warm = { from: "old", to: "new", path: DIR, pass: "warm", owner: "glance", keyStep: "warm.temp-key" };
+  const warm = {
+    from: "old",
+    to: "new",
+    path: IMAGES,
+    pass: "warm",
+    owner: "glance",
+    keyStep: "warm.temp-key",
+  };
 
   it("uses the key files.temp-key made: no key made, installed or removed by the pass", async () => {
     const s = setup();
     const key = (await tempKeyStep(s.deps).run(ctxWith(s, {}).ctx, params)) ?? {};
-    const before = s.old.fileText(AK);
+    const before = s.old.fileText(AUTHORIZED_KEYS);
     const commandsBefore = s.neu.commands().length;
     const h = ctxWith(s, { "warm.temp-key": key });
     const res = await filesSyncStep(s.deps).run(h.ctx, warm);
     expect(res).toMatchObject({ key: "run", bytes: "image a bytes".length });
-    expect(s.neu.fileText(`${DIR}/image-a`)).toBe("image a bytes");
+    expect(s.neu.fileText(`${IMAGES}/image-a`)).toBe("image a bytes");
     const dir = (key.current as { dir: string }).dir;
     expect(s.rsync.argvs[0]?.join(" ")).toContain(`-i ${dir}/id `);
     expect(s.rsync.argvs[0]?.join(" ")).toContain(`UserKnownHostsFile=${dir}/known_hosts`);
@@ -98,7 +99,7 @@ describe("files.sync with the run's key", () => {
     expect(passCommands.filter((a) => a[0] === "mktemp" || a[0] === "ssh-keygen" || a[0] === "rm")).toEqual(
       [],
     );
-    expect(s.old.fileText(AK)).toBe(before);
+    expect(s.old.fileText(AUTHORIZED_KEYS)).toBe(before);
   });
 
   it("when the run's key is gone (new's /tmp wiped), the pass makes, uses and removes its own, and says so", async () => {
@@ -106,14 +107,14 @@ describe("files.sync with the run's key", () => {
     const key = (await tempKeyStep(s.deps).run(ctxWith(s, {}).ctx, params)) ?? {};
     const dir = (key.current as { dir: string }).dir;
     for (const f of s.neu.listFiles()) if (f.startsWith(dir)) await s.neu.removeFile(f);
-    const runLine = marked(s.old.fileText(AK));
+    const runLine = markedLines(s.old.fileText(AUTHORIZED_KEYS));
     const h = ctxWith(s, { "warm.temp-key": key });
     const res = await filesSyncStep(s.deps).run(h.ctx, warm);
     expect(res).toMatchObject({ key: "pass", tempKeys: [] });
     expect(s.rsync.argvs[0]?.join(" ")).toContain(`-i ${s.tmp.made[1]}/id `);
     expect(s.tmp.removed).toContain(s.tmp.made[1]);
     // The pass's own key is gone again; the run's line stays for files.temp-key-remove to remove.
-    expect(marked(s.old.fileText(AK))).toEqual(runLine);
+    expect(markedLines(s.old.fileText(AUTHORIZED_KEYS))).toEqual(runLine);
     expect(
       h.events.some(
         (e) => e.type === "log" && /temporary key cannot be used \(.*gone from new\)/.test(e.message),
@@ -125,7 +126,7 @@ describe("files.sync with the run's key", () => {
     const s = setup();
     const res = await filesSyncStep(s.deps).run(ctxWith(s, {}).ctx, warm);
     expect(res).toMatchObject({ key: "pass" });
-    expect(s.old.fileText(AK)).toBe(JUMP_LINE);
+    expect(s.old.fileText(AUTHORIZED_KEYS)).toBe(JUMP_LINE);
   });
 
   it("volumes.copy (file backend) uses the run's key too", async () => {
@@ -165,7 +166,7 @@ describe("files.temp-key-remove", () => {
     });
     const res = await step.run(h.ctx, rm);
     expect(res).toMatchObject({ removed: [{ dir: (key.current as { dir: string }).dir }] });
-    expect(s.old.fileText(AK)).toBe(JUMP_LINE);
+    expect(s.old.fileText(AUTHORIZED_KEYS)).toBe(JUMP_LINE);
     expect(s.neu.listFiles().filter((f) => f.startsWith("/tmp/"))).toEqual([]);
     expect(await step.verify(h.ctx, rm)).toMatchObject({ ok: true });
     const callsBefore = s.old.calls.length + s.neu.calls.length;

@@ -13,6 +13,7 @@ import type { Plan, StepImpl } from "../../../../src/engine/step.js";
 import { manageStep } from "../../../../src/steps/manage/manage.js";
 import { asUserArgv } from "../../../../src/steps/manage/as-user.js";
 import { FakeHost } from "../../../fakes/fake-host.js";
+import { makePlan } from "../../engine/harness.js";
 import { runJournaled, tempStateDirs } from "../../engine/support.js";
 import { FakeSql, makeCtx, makeDeps } from "../support/harness.js";
 import { rejectedUserError } from "../../user-error.js";
@@ -97,27 +98,21 @@ describe("svc.manage stopped on request, through the engine", () => {
   it("journals the step as interrupted with the stop's wording, not 'verification failed'; a resume recovers it", async () => {
     const dir = newDir();
     const check = ["keystone-manage", "db_sync", "--check"];
-    const plan: Plan = {
-      version: 1,
-      sourceRelease: "victoria",
-      targetRelease: "zed",
-      warnings: [],
-      steps: [
-        {
-          id: "svc.keystone.expand",
-          kind: "svc.manage",
-          title: "keystone db_sync --expand",
-          phase: "databases",
-          hosts: ["new"],
-          reads: [],
-          writes: [],
-          commands: [],
-          after: [],
-          irreversible: "covered by the import's undo",
-          params: expand,
-        },
-      ],
-    };
+    const plan: Plan = makePlan([
+      {
+        id: "svc.keystone.expand",
+        kind: "svc.manage",
+        title: "keystone db_sync --expand",
+        phase: "databases",
+        hosts: ["new"],
+        reads: [],
+        writes: [],
+        commands: [],
+        after: [],
+        irreversible: "covered by the import's undo",
+        params: expand,
+      },
+    ]);
     const registry = new Map<string, StepImpl>([["svc.manage", step]]);
     const stop = new AbortController();
     const neu = toolHost(expand.argv, "keystone", () => stop.abort());
