@@ -298,17 +298,15 @@ describe("planCoveredRedo (which steps, from the journal alone)", () => {
     return deriveState(records);
   }
   const registry = dbRegistry(new Harness(new Map()));
+  /** What planCoveredRedo decides for `plan` after `history`. */
+  const redoAfter = (history: Parameters<typeof stateOf>[1], plan: Plan = dbPlan()) =>
+    planCoveredRedo(plan, stateOf(plan, history), registry);
 
   it("nothing to do when no covered step is unfinished", () => {
-    const plan = dbPlan();
-    const r = planCoveredRedo(
-      plan,
-      stateOf(plan, [
-        ["imp", "start", "done"],
-        ["cell", "start", "done"],
-      ]),
-      registry,
-    );
+    const r = redoAfter([
+      ["imp", "start", "done"],
+      ["cell", "start", "done"],
+    ]);
     expect(r).toEqual({ undoFirst: new Set(), settleFirst: new Map(), force: new Map(), notes: [] });
   });
 
@@ -327,18 +325,13 @@ describe("planCoveredRedo (which steps, from the journal alone)", () => {
   });
 
   it("the interrupted covering step itself: redone (undo first) only when steps it covers are done", () => {
-    const plan = dbPlan();
-    const alone = planCoveredRedo(plan, stateOf(plan, [["imp", "start"]]), registry);
+    const alone = redoAfter([["imp", "start"]]);
     expect(alone.force.size).toBe(0);
-    const withDone = planCoveredRedo(
-      plan,
-      stateOf(plan, [
-        ["imp", "start", "done"],
-        ["cell", "start", "done"],
-        ["imp", "undo", "start"],
-      ]),
-      registry,
-    );
+    const withDone = redoAfter([
+      ["imp", "start", "done"],
+      ["cell", "start", "done"],
+      ["imp", "undo", "start"],
+    ]);
     expect([...withDone.undoFirst]).toEqual(["imp"]);
     expect([...withDone.force.keys()].sort()).toEqual(["cell", "imp"]);
     expect(withDone.notes[0]?.message).toMatch(
@@ -347,17 +340,12 @@ describe("planCoveredRedo (which steps, from the journal alone)", () => {
   });
 
   it("a covering step already undone (by a rollback) is run again without another undo", () => {
-    const plan = dbPlan();
-    const r = planCoveredRedo(
-      plan,
-      stateOf(plan, [
-        ["imp", "start", "done"],
-        ["cell", "start", "done"],
-        ["sync", "start"],
-        ["imp", "undo"],
-      ]),
-      registry,
-    );
+    const r = redoAfter([
+      ["imp", "start", "done"],
+      ["cell", "start", "done"],
+      ["sync", "start"],
+      ["imp", "undo"],
+    ]);
     expect(r.undoFirst.size).toBe(0);
     expect([...r.force.keys()].sort()).toEqual(["cell", "imp", "sync"]);
   });
@@ -373,14 +361,13 @@ describe("planCoveredRedo (which steps, from the journal alone)", () => {
         { writes: ["w:db:a", "w:db:b"], after: ["a", "b"] },
       ),
     ]);
-    const r = planCoveredRedo(
-      plan,
-      stateOf(plan, [
+    const r = redoAfter(
+      [
         ["a", "start", "done"],
         ["b", "start", "done"],
         ["s", "start"],
-      ]),
-      registry,
+      ],
+      plan,
     );
     expect([...r.undoFirst].sort()).toEqual(["a", "b"]);
     expect([...r.force.keys()].sort()).toEqual(["a", "b", "s"]);
@@ -414,7 +401,7 @@ describe("planCoveredRedo (which steps, from the journal alone)", () => {
       ["sync", "start"],
     ];
     if (plan.steps.some((s) => s.id === "sw")) history.push(["sw", "start", "done"]);
-    const r = planCoveredRedo(plan, stateOf(plan, history), registry);
+    const r = redoAfter(history, plan);
     expect(r.force.size).toBe(0);
     expect(r.undoFirst.size).toBe(0);
     expect(r.notes).toEqual([
@@ -431,13 +418,12 @@ describe("planCoveredRedo (which steps, from the journal alone)", () => {
       step("imp", "import", { db: "api" }, { writes: [DB] }),
       step("sync", "sync", { db: "api", coveredBy: "imp" }, { writes: [DB] }),
     ]);
-    const r = planCoveredRedo(
-      plan,
-      stateOf(plan, [
+    const r = redoAfter(
+      [
         ["imp", "start", "done"],
         ["sync", "start"],
-      ]),
-      registry,
+      ],
+      plan,
     );
     expect(r.force.size).toBe(0);
     expect(r.notes[0]).toMatchObject({ stepId: "sync", level: "warn" });
