@@ -14,9 +14,10 @@ import { LineSplitter, parseFileLine, parseProgress2, rsyncPullArgv, type SshTra
 import {
   COPYING_LINE_MARK,
   directCopyArgv,
+  directCopyDirOk,
   directCopyStdin,
   planDirectCopy,
-  type SourceFile,
+  type DirectCopyPlan,
 } from "./direct-copy.js";
 import {
   createTempKey,
@@ -125,13 +126,19 @@ async function pullWith(
     port: sshPortOf(source),
   };
   let fast = 0;
-  if (o.directCopyMinBytes !== undefined && !o.sparse && !o.inplace) {
-    const plan = await planDirectCopy(dest, source, o.sourceDir, o.destDir, o.directCopyMinBytes, o.only);
-    let skipped = 0;
-    if (plan.files.length > 0)
-      ({ bytes: fast, skipped } = await directCopy(ctx, dest, source, transport, plan.files, o));
+  const min = o.directCopyMinBytes;
+  if (
+    min !== undefined &&
+    !o.sparse &&
+    !o.inplace &&
+    directCopyDirOk(o.sourceDir) &&
+    directCopyDirOk(o.destDir)
+  ) {
+    const plan = planDirectCopy(dest, source, o.sourceDir, o.destDir, min, o.only);
+    const r = await directCopy(ctx, dest, source, transport, plan, o);
     // Nothing else differs and every fast copy worked: rsync would start only to find nothing to do.
-    if (!plan.rsyncNeeded && skipped === 0) return fast;
+    if (!r.rsyncNeeded) return r.bytes;
+    fast = r.bytes;
   }
   const argv = rsyncPullArgv({
     transport,
@@ -180,9 +187,9 @@ async function directCopy(
   dest: Host,
   source: Host,
   transport: SshTransport,
-  files: readonly SourceFile[],
+  planned: Promise<DirectCopyPlan>,
   o: PullOptions,
-): Promise<{ bytes: number; skipped: number }> {
+): Promise<{ bytes: number; rsyncNeeded: boolean }> {
   const argv = directCopyArgv({
     transport,
     sourceUser: "root",
@@ -190,7 +197,16 @@ async function directCopy(
     sourceDir: o.sourceDir,
     destDir: o.destDir,
   });
-  const total = files.reduce((n, f) => n + f.size, 0);
+  let plan: DirectCopyPlan = { files: [], rsyncNeeded: true };
+  let total = 0;
+  // The script is started at once and waits for its file list on stdin, so its start-up (a channel and a shell
+  // on the destination) overlaps the listings instead of following them; with nothing to copy it just exits.
+  const stdin = planned.then((p) => {
+    plan = p;
+    total = p.files.reduce((n, f) => n + f.size, 0);
+    return directCopyStdin(p.files);
+  });
+  void stdin.catch(() => undefined); // awaited by streamed(), which throws it; unobserved if the start failed
   const started = ctx.now().getTime();
   let done = 0;
   let skipped = 0;
@@ -219,7 +235,7 @@ async function directCopy(
   }, o.progressPollMs ?? 1000);
   timer.unref();
   try {
-    await streamed(ctx, dest, source, argv, directCopyStdin(files), o, "direct copy", (line) => {
+    await streamed(ctx, dest, source, argv, stdin, o, "direct copy", (line) => {
       if (line.startsWith("handover-part ")) part = line.slice("handover-part ".length);
       else if (line.startsWith(COPYING_LINE_MARK)) part = undefined;
       else if (line.startsWith("handover-skipped ")) skipped++;
@@ -230,10 +246,22 @@ async function directCopy(
       o.onFile?.(f.name, f.bytes);
       report(0);
     });
+  } catch (e) {
+    // The fast path never fails a pass: rsync runs after it and copies (or reports) whatever it did not.
+    if (ctx.signal.aborted) throw e;
+    const asked = (await planned).files.length > 0;
+    if (asked) {
+      ctx.emit({
+        type: "log",
+        level: "warn",
+        message: `${o.what}: the fast copy stopped, rsync copies the rest: ${e instanceof Error ? e.message : String(e)}`,
+      });
+    }
+    return { bytes: done, rsyncNeeded: true };
   } finally {
     clearInterval(timer);
   }
-  return { bytes: done, skipped };
+  return { bytes: done, rsyncNeeded: plan.rsyncNeeded || skipped > 0 };
 }
 
 /**
@@ -245,7 +273,7 @@ async function streamed(
   dest: Host,
   source: Host,
   argv: readonly string[],
-  stdin: string | undefined,
+  stdin: Promise<string> | undefined,
   o: PullOptions,
   tool: string,
   onLine: (line: string) => void,
@@ -264,8 +292,16 @@ async function streamed(
   // Listened for from the start: streams that ended before the exit status arrived must not be waited for (that
   // wait, 2 s per pass, was most of a small delta pass's time).
   const drained = Promise.all([ended(run.stdout), ended(run.stderr)]);
-  if (stdin !== undefined) run.stdin.end(stdin);
+  // A stdin that cannot be made (a bug) still ends, so the command exits; the error is thrown below.
+  const fed = stdin?.then(
+    (text) => void run.stdin.end(text),
+    (e: unknown) => {
+      run.stdin.end();
+      throw e;
+    },
+  );
   try {
+    await fed;
     const r = await run.done;
     // The exit status can arrive before the last output: let stdout/stderr drain (bounded: a host that never
     // ends a stream must not hang the step).
