@@ -87,10 +87,20 @@ const volumeName = (v: Volume): string => `volume-${v.id}`;
 const pathOf = (p: VolumesParams, v: Volume): string =>
   p.backend === "lvm" ? `/dev/${p.location}/${volumeName(v)}` : `${p.location}/${volumeName(v)}`;
 
-/** sha256 of a file or block device; undefined when it cannot be read. */
+const SHA256_HEX = /^([0-9a-f]{64})/;
+
+/**
+ * sha256 of a file or block device; undefined when it cannot be read. OpenSSL's digest first: it uses the CPU's
+ * SHA extensions where there are any (the lab's machine: 2 GiB in 1.8 s, coreutils' sha256sum 9.5 s), and the
+ * final pass hashes every volume on both hosts inside the freeze window. sha256sum where openssl is missing or
+ * fails (same digest, both print it first).
+ */
 async function sha256(host: Host, path: string): Promise<string | undefined> {
+  const o = await host.exec(["openssl", "dgst", "-sha256", "-r", "--", path]);
+  const viaOpenssl = o.exitCode === 0 ? SHA256_HEX.exec(o.stdout)?.[1] : undefined;
+  if (viaOpenssl !== undefined) return viaOpenssl;
   const r = await host.exec(["sha256sum", "--", path]);
-  return r.exitCode === 0 ? /^([0-9a-f]{64})/.exec(r.stdout)?.[1] : undefined;
+  return r.exitCode === 0 ? SHA256_HEX.exec(r.stdout)?.[1] : undefined;
 }
 
 async function sizeOf(host: Host, p: VolumesParams, v: Volume): Promise<number | undefined> {

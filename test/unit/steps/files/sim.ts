@@ -1,7 +1,8 @@
 /**
  * Scripted commands for the data steps' unit tests, acting on FakeHosts' in-memory files:
  * - `find DIR -type f -printf '%s %P\n'`: sizes of the fake files under DIR;
- * - `md5sum|sha256sum|sha512sum -- FILES`: real digests of the fake files (missing ones go to stderr, exit 1);
+ * - `md5sum|sha256sum|sha512sum -- FILES`, `openssl dgst -sha256 -r -- FILE`: real digests of the fake files
+ *   (missing ones go to stderr, exit 1);
  * - `ssh-keygen ... -C COMMENT -f FILE`: writes FILE (private) and FILE.pub;
  * - `mkdir -p [-m M] -- DIR`, `chown -R`: as expected / recorded;
  * - `rsync ...` on the destination (execStream): copies the source host's files under the source dir (or only
@@ -48,6 +49,17 @@ export function scriptHashes(host: FakeHost): void {
       },
     );
   }
+  // `openssl dgst -sha256 -r -- FILE`: the same digest in openssl's `-r` format (`<hex> *<file>`).
+  host.on(
+    (a) => a[0] === "openssl" && a[1] === "dgst",
+    ({ argv, host: h }) => {
+      const f = argv[argv.length - 1] ?? "";
+      const file = h.getFile(f);
+      return file
+        ? { stdout: `${createHash("sha256").update(file.data).digest("hex")} *${f}\n` }
+        : { stderr: `${f}: No such file or directory\n`, exitCode: 1 };
+    },
+  );
 }
 
 export function scriptBasics(host: FakeHost): { chowns: string[][] } {

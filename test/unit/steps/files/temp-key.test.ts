@@ -134,8 +134,7 @@ describe("files.sync with the run's key", () => {
     const LOC = "/var/lib/cinder/volumes";
     const V = "1111aaaa-0000-0000-0000-000000000001";
     s.old.setFile(`${LOC}/volume-${V}`, "disk");
-    s.old.on((a) => a[0] === "sha256sum", { stdout: `${"a".repeat(64)}  x\n` });
-    s.neu.on((a) => a[0] === "sha256sum", { stdout: `${"a".repeat(64)}  x\n` });
+    for (const h of [s.old, s.neu]) h.on((a) => a[0] === "openssl", { stdout: `${"a".repeat(64)} *x\n` });
     const key = (await tempKeyStep(s.deps).run(ctxWith(s, {}).ctx, params)) ?? {};
     const made = s.tmp.made.length;
     const p = {

@@ -135,6 +135,8 @@ describe("volumes.copy (LVM, fake host only: no device-mapper here)", () => {
       exitCode: opts.ddExit ?? 0,
       stderr: opts.ddExit ? "dd: error reading: Input/output error" : "",
     });
+    // old has no openssl here (exit 127): its digest comes from sha256sum; new answers through openssl.
+    old.on(["openssl", "dgst", "-sha256", "-r", "--", DEV], { exitCode: 127, stderr: "openssl: not found" });
     old.on(["sha256sum", "--", DEV], { stdout: `${"a".repeat(64)}  ${DEV}\n` });
     neu.on(["blockdev", "--getsize64", DEV], () =>
       lvExists ? { stdout: `${GIB}\n` } : { exitCode: 1, stderr: "blockdev: cannot open" },
@@ -152,8 +154,8 @@ describe("volumes.copy (LVM, fake host only: no device-mapper here)", () => {
       },
       { readsStdin: true },
     );
-    neu.on(["sha256sum", "--", DEV], () => ({
-      stdout: `${written === "BLOCKS" ? "a".repeat(64) : "b".repeat(64)}  ${DEV}\n`,
+    neu.on(["openssl", "dgst", "-sha256", "-r", "--", DEV], () => ({
+      stdout: `${written === "BLOCKS" ? "a".repeat(64) : "b".repeat(64)} *${DEV}\n`,
     }));
     neu.on(["lvremove", "-f", `cinder-volumes/volume-${V1}`], () => {
       lvExists = false;
