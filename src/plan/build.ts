@@ -628,6 +628,31 @@ export function buildPlan(input: PlanInput, facts: Facts, catalog: Catalog): Pla
     params: { host: "old", units: freezeUnits, mode: input.options.freeze },
   });
 
+  // Old's other OpenStack daemons (conductor, scheduler, cinder-volume...) stop right after its APIs, beside the
+  // dumps, not at the switch: with the APIs frozen they only keep writing old's databases (heartbeats, periodic
+  // tasks) after the dumps were taken, and an init script may wait 30 s before it kills one (Debian's
+  // start-stop-daemon --retry TERM/30/KILL/5: measured 30 s of the switch). Only the iSCSI target keeps running
+  // until the switch (switch.old.stop): instances read and write their volumes through it. Rollback starts them
+  // again with the APIs (freeze phase: the switch-back).
+  const oldTargetUnit = has("cinder") ? distroService(catalog, old.os.id, "cinder").target_unit : undefined;
+  const oldDaemonUnits = uniqueUnits(catalog, old.os.id, services, () => true).filter(
+    (u) => old.units.some((x) => x.name === u && x.active) && !freezeUnits.includes(u) && u !== oldTargetUnit,
+  );
+  if (oldDaemonUnits.length > 0) {
+    list.add({
+      id: "freeze.old.daemons",
+      kind: "svc.stop",
+      title:
+        "Stop the old controller's other OpenStack daemons (recorded for rollback; its iSCSI target stays up)",
+      phase: "freeze",
+      hosts: ["old"],
+      writes: oldDaemonUnits.map((u) => `old:service:${u}`),
+      commands: oldDaemonUnits.map((u) => `[old] ${serviceCommand(oldFamily, u, "stop")}`),
+      after: [freeze],
+      params: { host: "old", units: oldDaemonUnits },
+    });
+  }
+
   // ------------------------------------------------------------------ databases (dump on old | import on new)
   const imported = new Map<string, string>();
   for (const s of services) {
@@ -829,7 +854,7 @@ export function buildPlan(input: PlanInput, facts: Facts, catalog: Catalog): Pla
   }
   if (facts.cinder?.volumes.some((v) => v.status === "in-use")) {
     warnings.push(
-      "cinder: in-use volumes are copied in bulk during the freeze and once more after the old iSCSI target stops at the switch; attached instances see no disk from that stop until the storage address answers on the new controller (keep it under the initiators' replacement_timeout, or pause them).",
+      "cinder: in-use volumes are copied in bulk before the freeze and once more after the old iSCSI target stops at the switch; attached instances see no disk from that stop until the storage address answers on the new controller (keep it under the initiators' replacement_timeout, or pause them).",
     );
   }
 
@@ -1315,10 +1340,14 @@ export function buildPlan(input: PlanInput, facts: Facts, catalog: Catalog): Pla
     // pass below copies everything (volume writes after the bulk copy would otherwise be lost).
     const copyVolumes = warmVolumes !== undefined;
     const oldTarget = copyVolumes ? distroService(catalog, old.os.id, "cinder").target_unit : undefined;
-    const oldUnits = [
-      ...uniqueUnits(catalog, old.os.id, services, () => true),
-      ...(oldTarget ? [oldTarget] : []),
-    ].filter((u) => old.units.some((x) => x.name === u && x.active) && !freezeUnits.includes(u));
+    // Old's other daemons stopped with the freeze (freeze.old.daemons); a target unit a service also lists is not
+    // stopped twice.
+    const oldUnits = (oldTarget ? [oldTarget] : []).filter(
+      (u) =>
+        old.units.some((x) => x.name === u && x.active) &&
+        !freezeUnits.includes(u) &&
+        !oldDaemonUnits.includes(u),
+    );
     // The canary: a compute pings every moved address from before the old services stop until the moves are done,
     // so the report has the blackout as the compute saw it (net.canary-start/stop). Needs a compute to ask.
     // Only a compute the answers give SSH settings for can be asked.
@@ -1351,7 +1380,7 @@ export function buildPlan(input: PlanInput, facts: Facts, catalog: Catalog): Pla
     const stopOld = list.add({
       id: "switch.old.stop",
       kind: "svc.stop",
-      title: "Stop the remaining OpenStack services on the old controller (recorded for rollback)",
+      title: "Stop what still serves on the old controller: its iSCSI target (recorded for rollback)",
       phase: "switch",
       hosts: ["old"],
       writes: oldUnits.map((u) => `old:service:${u}`),

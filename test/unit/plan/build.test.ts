@@ -232,6 +232,19 @@ describe("the lab plan (victoria on bullseye -> zed on bookworm)", () => {
       expect(ancestors(plan, n).has(final.id)).toBe(true);
   });
 
+  it("stops old's other daemons with the freeze, beside the dumps; only the iSCSI target waits for the switch", () => {
+    const daemons = step("freeze.old.daemons");
+    expect(daemons.phase).toBe("freeze");
+    expect(daemons.after).toEqual(["freeze.apis"]);
+    expect(daemons.params.units).toEqual(
+      expect.arrayContaining(["nova-conductor", "nova-scheduler", "cinder-scheduler", "cinder-volume"]),
+    );
+    expect(daemons.params.units).not.toContain("tgt");
+    // Nothing in the window waits for it: the imports start right after the APIs stop.
+    expect(ancestors(plan, "db.nova.import").has(daemons.id)).toBe(false);
+    expect(step("switch.old.stop").params.units).toEqual(["tgt"]);
+  });
+
   it("asks before switching in confirm mode, and does not when auto", () => {
     expect(ancestors(plan, "net.switch.mgmt").has("switch.confirm")).toBe(true);
     const auto = buildPlan(
