@@ -1,11 +1,13 @@
 /**
  * `npm run bench`: image copy on the lab (issue 5). In ONE run, between the same two hosts (new pulls from old):
  *  1. raw: `ssh root@old cat FILE > FILE` per file over a temporary key (the floor any copy over SSH meets);
- *  2. ours: a full pass of handover's pull as files.sync runs it (src/data/pull.ts): files of at least
- *     DIRECT_COPY_MIN_BYTES that new lacks by the `ssh cat` fast path (src/data/direct-copy.ts), then rsync over
- *     everything; and, for comparison, the same pull without the fast path (rsync alone, as volumes.copy runs it);
+ *  2. ours: a full pass of handover's pull as files.sync's warm pass runs it (src/data/pull.ts): files of at
+ *     least DIRECT_COPY_MIN_BYTES that new lacks by the `ssh cat` fast path (src/data/direct-copy.ts), then rsync
+ *     when anything else differs; and, for comparison, the same pull without the fast path (rsync alone, as
+ *     volumes.copy and files.sync's delta pass run it);
  *  3. delta, images: 1 % of the data added as a new file (glance images are immutable: between the warm pass
- *     and the freeze, images are added or deleted, never rewritten), then the same pull again;
+ *     and the freeze, images are added or deleted, never rewritten), then the pull again as files.sync's delta
+ *     pass runs it (rsync alone);
  *  4. delta, in place: 1 % of every file rewritten at a random offset (what a volume sees), then the pull again.
  * Goals: ours >= 0.9x raw throughput; delta <= 5 % of the full pass's time. Like the engine (files.temp-key before
  * the warm pass, files.temp-key-remove after the last copy), ONE temporary key serves every pass of the run: it is
@@ -177,13 +179,14 @@ async function main(): Promise<void> {
       knownHostsFile: runKey.knownHostsFile,
       port: sshPortOf(old),
     }).split(" ");
-    const pull = (what: string): Promise<number> =>
+    // As files.sync runs it: the warm (full) pass with the fast path, the in-window delta passes without.
+    const pull = (what: string, warm = false): Promise<number> =>
       rsyncPull(ctx, neu, old, {
         sourceDir: SRC,
         destDir: OURS,
         key: runKey,
         what,
-        directCopyMinBytes: DIRECT_COPY_MIN_BYTES, // as files.sync
+        ...(warm ? { directCopyMinBytes: DIRECT_COPY_MIN_BYTES } : {}),
       });
 
     const raw: number[] = [];
@@ -228,7 +231,7 @@ async function main(): Promise<void> {
         },
         // 2. handover's pull, full pass into an empty dir.
         async () => {
-          full[r] = await withCpu(cpuFull, r, () => timed(() => pull("bench full")));
+          full[r] = await withCpu(cpuFull, r, () => timed(() => pull("bench full", true)));
         },
         // 2b. rsync alone, the same way, for comparison (what the pull was before the fast path).
         async () => {

@@ -20,6 +20,9 @@ import { sshCommand } from "../../../src/data/rsync.js";
 import type { TempKey } from "../../../src/data/temp-key.js";
 import { UserError } from "../../../src/lib/errors.js";
 import { FakeHost, REST } from "../../fakes/fake-host.js";
+import { filesSyncStep } from "../../../src/steps/files/sync.js";
+import { scriptBasics, scriptFind, scriptRsync } from "../steps/files/sim.js";
+import { FakeSql, makeCtx, makeDeps, scriptTempDirs } from "../steps/support/harness.js";
 
 const MiB = 1024 * 1024;
 const file = (
@@ -391,5 +394,51 @@ describe("rsyncPull with the fast path", () => {
         .map((a) => a[0])
         .sort(),
     ).toEqual(["find", "rsync", "sh"]);
+  });
+});
+
+describe("files.sync and the fast path", () => {
+  const DIR = "/var/lib/glance/images";
+
+  /** As test/unit/steps/files/sync.test.ts sets up a pass (sim.ts scripts the commands). */
+  function setup() {
+    const old = new FakeHost("old", { unmatched: "throw", address: "198.51.100.4" });
+    const neu = new FakeHost("new", { unmatched: "throw", address: "198.51.100.5" });
+    old.setFile(`${DIR}/11111111-aaaa`, "image bytes", { mode: 0o640 });
+    old.setFile("/etc/ssh/ssh_host_ed25519_key.pub", "ssh-ed25519 AAAAOLDHOSTKEY root@old\n");
+    old.setFile("/root/.ssh/authorized_keys", "ssh-ed25519 AAAAJUMP jump\n", { mode: 0o600 });
+    scriptBasics(old);
+    scriptFind(old);
+    scriptBasics(neu);
+    scriptFind(neu);
+    scriptTempDirs(neu);
+    neu.addDir(DIR);
+    scriptRsync(neu, old, {});
+    return { old, neu, deps: makeDeps(new FakeSql()) };
+  }
+
+  it("the warm pass tries the fast path (its script starts), the in-window delta pass is rsync alone", async () => {
+    const started = (h: FakeHost): boolean =>
+      h.calls.some((c) => c.kind === "execStream" && c.argv[2] === DIRECT_COPY_SCRIPT);
+    const w = setup();
+    await filesSyncStep(w.deps).run(makeCtx({ old: w.old, new: w.neu }).ctx, {
+      from: "old",
+      to: "new",
+      path: DIR,
+      pass: "warm",
+      owner: "glance",
+    });
+    expect(started(w.neu)).toBe(true);
+    expect(w.neu.fileText(`${DIR}/11111111-aaaa`)).toBe("image bytes");
+    const d = setup();
+    await filesSyncStep(d.deps).run(makeCtx({ old: d.old, new: d.neu }).ctx, {
+      from: "old",
+      to: "new",
+      path: DIR,
+      pass: "delta",
+      owner: "glance",
+    });
+    expect(started(d.neu)).toBe(false);
+    expect(d.neu.fileText(`${DIR}/11111111-aaaa`)).toBe("image bytes");
   });
 });
