@@ -1076,6 +1076,8 @@ export function buildPlan(input: PlanInput, facts: Facts, catalog: Catalog): Pla
 
   // ------------------------------------------------------------------ services (start in upstream order)
   const started = new Map<ServiceName, string[]>();
+  /** Services-phase steps the switch waits for but the API checks need not: upgrade checks, online migrations. */
+  const beforeSwitch: string[] = [];
   const unitStartStep = new Map<string, string>();
   const ordered = START_ORDER.filter(has);
   // Services sharing a unit (apache2/httpd) must all be ready before that unit starts.
@@ -1118,7 +1120,9 @@ export function buildPlan(input: PlanInput, facts: Facts, catalog: Catalog): Pla
       const needs = (spec.upgrade_check?.needs_running ?? [])
         .filter(has)
         .flatMap((n) => started.get(n) ?? []);
-      prereq.push(
+      // Beside the service's start, not before it: new serves no one until the switch, which waits for the check
+      // (a failure still stops the run there). Before the start it was ~15 s of nova's path through the window.
+      beforeSwitch.push(
         list.add({
           id: `svc.${s}.upgrade-check`,
           kind: "svc.upgrade-check",
@@ -1192,6 +1196,7 @@ export function buildPlan(input: PlanInput, facts: Facts, catalog: Catalog): Pla
         ids.push(id);
       }
     }
+    // Online data migrations run while the services are up (upstream: they are online), beside the API checks.
     for (const r of servicesPhaseRecipes.get(s) ?? []) {
       const id = list.add({
         id: `svc.${s}.${r.id}`,
@@ -1214,7 +1219,7 @@ export function buildPlan(input: PlanInput, facts: Facts, catalog: Catalog): Pla
           coveredBy: `db.${dbsOf(s)[0] ?? s}.import`,
         },
       });
-      ids.push(id);
+      beforeSwitch.push(id);
     }
     started.set(s, ids.length > 0 ? ids : prev);
   }
@@ -1307,12 +1312,14 @@ export function buildPlan(input: PlanInput, facts: Facts, catalog: Catalog): Pla
       // old: only when the capture's result is gone from the journal, its databases are counted again (read-only).
       hosts: ["new", "old"],
       reads: allDbs.map((d) => `new:db:${d}`),
-      after: [...allStarted, ...dataDone],
+      // After the online migrations too: they may add rows (nova's fill_virtual_interface_list does).
+      after: [...allStarted, ...beforeSwitch, ...dataDone],
       params: { host: "new", against: "pre.inventory.old", services, databases: allDbs },
     }),
   );
 
   // ------------------------------------------------------------------ switch (per network; reversible)
+  verifyIds.push(...beforeSwitch.filter((id) => !verifyIds.includes(id)));
   let beforeFinalize = verifyIds;
   if (input.options.switch === "never") {
     warnings.push(
