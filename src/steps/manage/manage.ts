@@ -300,9 +300,10 @@ export function manageStep(deps: StepDeps, kind = "svc.manage"): StepImpl {
         detail: `${m.service}: \`${m.argv.join(" ")}\` exited ${o.exitCode}`,
       };
     },
-    // Without a separate check (keystone's db_sync --check), verify would run the same tool again: its exit
-    // status in run is already the tool's verdict.
-    provenByRun: (raw) => checkFor(readManage(kind, raw)) === undefined,
+    // The tool's exit status in run is its own verdict. verify would run it again (or keystone's db_sync --check):
+    // a python start-up per step on the window's critical path (keystone's chain gates every other service). On
+    // resume, where run's outcome is unknown, verify still runs.
+    provenByRun: () => true,
     async awaitEarlierAttempt(ctx, raw, undoData) {
       if (typeof undoData.token !== "string") return; // never started its tool
       const m = readManage(kind, raw);
