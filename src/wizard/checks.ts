@@ -75,8 +75,8 @@ export function checkNetworkName(text: string): Validation {
 
 /** Releases go forward only (the same rule as semantic.ts, said before the file exists). */
 export function checkTargetRelease(source: string, target: string): Validation {
-  const from = RELEASES.indexOf(source as (typeof RELEASES)[number]);
-  const to = RELEASES.indexOf(target as (typeof RELEASES)[number]);
+  const from = RELEASES.indexOf(source);
+  const to = RELEASES.indexOf(target);
   return to > from
     ? true
     : `expected a release newer than ${source} (handover upgrades; it does not downgrade)`;
