@@ -1,11 +1,11 @@
 /**
  * The fast path of a pull for big files the destination does not have yet: one `ssh old cat FILE > TMP` per file,
- * run on the destination by a fixed script, then rename. Used before rsync by files.sync (glance images), never
- * for volumes.
+ * run on the destination by a fixed script, then rename. Used before rsync by files.sync's warm pass (glance
+ * images, which are never rewritten in place), never for volumes.
  *
  * Why not rsync for these: both controllers share 2 cores on the lab, so throughput follows CPU seconds per byte.
  * Measured on loopback (docs/benchmarks.md, "loopback experiment"): the receiving side of rsync costs ~1.5 CPU-s
- * per GiB more than `ssh cat > file`, because ssh hands the data to the rsync receiver through a socket in ~16 KiB
+ * per 2 GiB more than `ssh cat > file` (the whole copy ~22 % more), because ssh hands the data to the rsync receiver through a socket in ~16 KiB
  * reads (one pselect per read) before it is written, where `cat > file` lets ssh write the file itself. That is
  * the 0.78x of the lab bench; `--whole-file` does not change it (a file absent on the destination is already sent
  * whole) and a `tar | ssh | tar` stream has the same extra hop. With ssh's stdout as the file, the copy costs
@@ -15,9 +15,10 @@
  * small files, files changed or partial on the destination (resuming a partial one by delta), any file the fast
  * path skipped or failed, and fixes modes; its quick check (size + mtime, which the script sets from the source's
  * listing, as it sets the mode) skips the files copied here. When the listings show nothing else to do, rsync is
- * not started at all: that saves its start-up, file list and end-of-run exchanges (a few tenths of a second),
- * most of a small in-window delta pass. A fast copy that fails (a file deleted on the live cloud, ssh refused) is
- * not an error: rsync then runs and copies or reports that file. The script writes to a dot-file of its own in
+ * not started at all (its start-up, file list and end-of-run exchanges). A fast copy that fails (a file deleted
+ * on the live cloud, ssh refused, the script itself) is not an error: a warning, then rsync runs and copies or
+ * reports that file. The listings cost a few tenths of a second before the first byte, which is why files.sync's
+ * small in-window delta pass does not use this path. The script writes to a dot-file of its own in
  * the destination directory and renames it only when its size is the listed size, so an interrupted copy never
  * leaves a file under the image's name; the dot-file is removed when the script ends and otherwise by undo (a
  * file the step created). Owners are the caller's (files.sync chowns the tree after every pass). Every image is
@@ -144,7 +145,7 @@ export const DIRECT_COPY_SCRIPT = [
   "  printf 'handover-part %s\\n' \"$tmp\"",
   // ssh's stdout is the file itself: no process between the decrypting ssh and the page cache.
   '  if "$@" cat -- "$src/$name" < /dev/null > "$tmp" && [ "$(stat -c %s -- "$tmp")" = "$size" ] &&',
-  '    chmod "$mode" -- "$tmp" && touch -d "@$mtime" -- "$tmp" && mv -f -- "$tmp" "$dest/$name"; then',
+  '    chmod "$mode" -- "$tmp" && touch -d "@$mtime" -- "$tmp" && mv -f -T -- "$tmp" "$dest/$name"; then',
   `    printf '%s%s %s\\n' '${FILE_LINE_MARK}' "$size" "$name"`,
   "  else",
   '    rm -f -- "$tmp"',
