@@ -525,6 +525,7 @@ export function buildPlan(input: PlanInput, facts: Facts, catalog: Catalog): Pla
       reads: [`old:file:${imagesDir}`],
       writes: [`new:file:${imagesDir}`],
       commands: [
+        `[new] images of 256 MiB or more that new lacks: ssh -i <dir>/id root@${input.oldAddress} cat -- <file> > <file>.handover-part, then mode, mtime, rename (src/data/direct-copy.ts)`,
         `[new] rsync -a --partial -e 'ssh -i <dir>/id -o UserKnownHostsFile=<dir>/known_hosts' root@${input.oldAddress}:${imagesDir}/ ${imagesDir}/`,
       ],
       after: [install, ...(tempKey ? [tempKey] : [])],
