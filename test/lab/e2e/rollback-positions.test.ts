@@ -4,7 +4,7 @@
  *
  * One migration (switch: auto) on the lab, SIGKILLed at three positions that leave different things to undo, each
  * followed by `handover rollback --yes`:
- *   1. the warm image pass done (before the freeze): new provisioned, the run's temporary key on old;
+ *   1. the freeze started (nothing of it done): new provisioned, the warm copies made, the run's key on old;
  *   2. nova's API started on new and the compute pinned (old frozen, databases imported and upgraded);
  *   3. mid-switch: the management address moved to new on the hosts, its step not yet journaled done.
  * After each rollback: old's tables checksum-identical to the start (heartbeat columns aside), old's configs,
@@ -53,10 +53,19 @@ interface Position {
 
 const POSITIONS: readonly Position[] = [
   {
-    name: "warm image pass done, before the freeze",
-    stepId: "warm.glance.images",
-    point: "after-run",
-    doneAtKill: ["prov.packages", "warm.temp-key"],
+    // The freeze's step started, nothing of it done: everything before it (provisioning, the warm copies, the
+    // run's key on old) is. Not a warm pass's after-run: with the fast warm copy, that kill landed while
+    // `service rabbitmq-server start` still ran on new, a different case (see the issue notes).
+    name: "everything before the freeze done, the freeze started",
+    stepId: "freeze.apis",
+    point: "before-run",
+    doneAtKill: [
+      "prov.packages",
+      "prov.rabbitmq.start",
+      "warm.temp-key",
+      "warm.glance.images",
+      "warm.cinder.volumes",
+    ],
   },
   {
     // The compute pin needs only nova's rewritten config, so it is done well before the freeze.
