@@ -475,8 +475,10 @@ export class SshHost implements Host {
   private killRemote(channel: ClientChannel, token: string): void {
     sendKillSignal(channel);
     channel.close();
+    // Scanned again for up to 2 s while nothing is found: a kill right after the channel opened can come before
+    // sshd has started the command (seen: the loopback test's `sleep 600` outlived its kill under load).
     const script =
-      'for f in /proc/[0-9]*/environ; do if grep -qzx "$1" "$f" 2>/dev/null; then p=${f#/proc/}; kill -KILL "${p%/environ}" 2>/dev/null; fi; done; exit 0';
+      'i=0; while [ "$i" -lt 20 ]; do n=0; for f in /proc/[0-9]*/environ; do if grep -qzx "$1" "$f" 2>/dev/null; then p=${f#/proc/}; kill -KILL "${p%/environ}" 2>/dev/null && n=1; fi; done; [ "$n" = 1 ] && exit 0; i=$((i+1)); sleep 0.1; done; exit 0';
     this.openChannel(["sh", "-c", script, "sh", `${KILL_TOKEN_VAR}=${token}`], {}, undefined, this.killSlots)
       .then((ch) => {
         ch.resume();
