@@ -34,9 +34,10 @@ import { createPullKey, rsyncPull, sshPortOf } from "../src/data/pull.js";
 import { sshCommand } from "../src/data/rsync.js";
 import { removeTempKeys, type TempKey } from "../src/data/temp-key.js";
 import { sshHostFromEndpoint } from "../src/hosts/from-answers.js";
-import { SshHost } from "../src/hosts/ssh-host.js";
+import type { SshHost } from "../src/hosts/ssh-host.js";
 import { ANSWERS_FILE } from "../lab/paths.js";
 import { startSshd, type Sshd } from "../test/integration/hosts/fixtures/sshd.js";
+import { loopbackHost } from "../test/integration/steps/loopback.js";
 
 /** The lab's hosts from its answers file. */
 async function labHosts(): Promise<{ old: SshHost; neu: SshHost }> {
@@ -51,18 +52,7 @@ async function labHosts(): Promise<{ old: SshHost; neu: SshHost }> {
 
 /** old and new as this machine through a private sshd on loopback (see the header). */
 function loopbackHosts(sshd: Sshd): { old: SshHost; neu: SshHost } {
-  const knownHosts = sshd.knownHosts("known_hosts", `${sshd.knownHostsLine}\n`);
-  const mk = (name: string): SshHost =>
-    new SshHost({
-      name,
-      address: "127.0.0.1",
-      port: sshd.port,
-      user: "root",
-      keyFile: sshd.clientKey.privatePath,
-      knownHostsFile: knownHosts,
-      connectTimeoutMs: 10_000,
-    });
-  return { old: mk("old"), neu: mk("new") };
+  return { old: loopbackHost(sshd, "old"), neu: loopbackHost(sshd, "new") };
 }
 
 /**

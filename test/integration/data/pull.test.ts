@@ -22,9 +22,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { StepContext, StepEvent } from "../../../src/engine/step.js";
 import { createPullKey, rsyncPull, sshPortOf } from "../../../src/data/pull.js";
 import { createTempKey, removeTempKeys, tempKeyMissing, type TempKey } from "../../../src/data/temp-key.js";
-import { SshHost } from "../../../src/hosts/ssh-host.js";
+import type { SshHost } from "../../../src/hosts/ssh-host.js";
 import { UserError } from "../../../src/lib/errors.js";
 import { sshdSkipReason, startSshd, type Sshd } from "../hosts/fixtures/sshd.js";
+import { loopbackHost } from "../steps/loopback.js";
 
 const skip = sshdSkipReason() ?? (existsSync("/usr/bin/rsync") ? undefined : "rsync is not installed");
 if (skip) console.warn(`SKIPPED rsync pull integration tests: ${skip}`);
@@ -59,19 +60,8 @@ describe.skipIf(skip !== undefined)(
 
     beforeAll(async () => {
       sshd = await startSshd();
-      const knownHosts = sshd.knownHosts("known_hosts", `${sshd.knownHostsLine}\n`);
-      const mk = (name: string) =>
-        new SshHost({
-          name,
-          address: "127.0.0.1",
-          port: sshd.port,
-          user: "root",
-          keyFile: sshd.clientKey.privatePath,
-          knownHostsFile: knownHosts,
-          connectTimeoutMs: 10_000,
-        });
-      old = mk("old");
-      neu = mk("new");
+      old = loopbackHost(sshd, "old");
+      neu = loopbackHost(sshd, "new");
       authorizedKeys = join(sshd.dir, "authorized_keys");
       original = readFileSync(authorizedKeys, "utf8");
       work = mkdtempSync(join(tmpdir(), "handover-pull-"));
