@@ -1347,14 +1347,10 @@ export function buildPlan(input: PlanInput, facts: Facts, catalog: Catalog): Pla
     // The old iSCSI target stops too: from here no instance writes reach the old volumes, so the final volume
     // pass below copies everything (volume writes after the bulk copy would otherwise be lost).
     const copyVolumes = warmVolumes !== undefined;
-    const oldTarget = copyVolumes ? distroService(catalog, old.os.id, "cinder").target_unit : undefined;
-    // Old's other daemons stopped with the freeze (freeze.old.daemons); a target unit a service also lists is not
-    // stopped twice.
+    // Old's other daemons stopped with the freeze (freeze.old.daemons, which leaves the target out).
+    const oldTarget = copyVolumes ? oldTargetUnit : undefined;
     const oldUnits = (oldTarget ? [oldTarget] : []).filter(
-      (u) =>
-        old.units.some((x) => x.name === u && x.active) &&
-        !freezeUnits.includes(u) &&
-        !oldDaemonUnits.includes(u),
+      (u) => old.units.some((x) => x.name === u && x.active) && !freezeUnits.includes(u),
     );
     // The canary: a compute pings every moved address from before the old services stop until the moves are done,
     // so the report has the blackout as the compute saw it (net.canary-start/stop). Needs a compute to ask.
