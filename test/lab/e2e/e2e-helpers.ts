@@ -247,6 +247,16 @@ export async function movedAddressesHeld(host: SshHost, o: { loopback?: boolean 
     .sort();
 }
 
+/** Old's own CLI with its own openrc, through the moved address: token, then the image list. */
+export async function oldApiImages(old: SshHost): Promise<{ code: number; lines: number; err: string }> {
+  const r = await old.exec([
+    "sh",
+    "-c",
+    ". /root/openrc && openstack token issue -f value -c id >/dev/null && openstack image list -f value -c ID",
+  ]);
+  return { code: r.exitCode, lines: r.stdout.trim().split("\n").filter(Boolean).length, err: r.stderr };
+}
+
 function silentIo(): CliIo {
   return { stdout: () => {}, stderr: () => {}, env: process.env, cwd: process.cwd(), isTTY: false };
 }

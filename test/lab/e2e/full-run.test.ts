@@ -27,6 +27,7 @@ import {
   migrationAnswers,
   MOVED_ADDRESSES,
   movedAddressesHeld,
+  oldApiImages,
   oldBaseline,
   oldChanges,
   phaseTimings,
@@ -256,13 +257,9 @@ labDescribe("handover run: Victoria -> Zed on the lab, uninterrupted", () => {
     expect(await movedAddressesHeld(ctl.old.host)).toEqual([...MOVED_ADDRESSES].sort());
     expect(await movedAddressesHeld(ctl.new.host)).toEqual([]);
     // Old's APIs answer through the moved address again (its own CLI, its own openrc).
-    const api = await ctl.old.host.exec([
-      "sh",
-      "-c",
-      ". /root/openrc && openstack token issue -f value -c id >/dev/null && openstack image list -f value -c ID",
-    ]);
-    expect(api.exitCode, api.stderr).toBe(0);
-    expect(api.stdout.trim().split("\n").length).toBe(4);
+    const api = await oldApiImages(ctl.old.host);
+    expect(api.code, api.err).toBe(0);
+    expect(api.lines).toBe(4);
     // The compute's pin is undone with the rest (the lab's nova.conf had none).
     const pin = execIn(findHost("compute1"), [
       "crudini",

@@ -33,6 +33,7 @@ import {
   migrationAnswers,
   MOVED_ADDRESSES,
   movedAddressesHeld,
+  oldApiImages,
   oldBaseline,
   oldChanges,
   readJournal,
@@ -103,16 +104,6 @@ async function oldFiles(old: SshHost): Promise<string> {
 
 function computeNovaConf(): string {
   return execIn(findHost("compute1"), ["sha256sum", "/etc/nova/nova.conf"]).stdout;
-}
-
-/** Old's own CLI with its own openrc, through the moved address: token, then the image list. */
-async function oldApiImages(old: SshHost): Promise<{ code: number; lines: number; err: string }> {
-  const r = await old.exec([
-    "sh",
-    "-c",
-    ". /root/openrc && openstack token issue -f value -c id >/dev/null && openstack image list -f value -c ID",
-  ]);
-  return { code: r.exitCode, lines: r.stdout.trim().split("\n").filter(Boolean).length, err: r.stderr };
 }
 
 interface Outcome {
