@@ -151,6 +151,14 @@ export interface StepImpl<P extends JsonObject = JsonObject> {
    * checksum pass inside the freeze window (measured: the verify phase and every schema tool ran twice).
    */
   readonly provenByRun?: (params: P) => boolean;
+  /**
+   * True when this step's undo may run in any order relative to the undo of another step for which it is also
+   * true, though the plan ordered their runs (rollback.ts header: the order-free exception). Only the direct pair
+   * is freed: resource conflicts and every other step between or around them keep their order. Why: svc.start's
+   * undo only stops a daemon, and stopping new's OpenStack daemons one after another in reverse start order was
+   * most of a rollback (~15 s measured); when all of them are being stopped, the order among them does not matter.
+   */
+  readonly undoOrderFree?: (params: P) => boolean;
 }
 
 export type StepRegistry = ReadonlyMap<string, StepImpl>;

@@ -165,6 +165,9 @@ export function unitSteps(deps: StepDeps): StepImpl[] {
       const sm = new ServiceManager(ctx.host(host));
       for (const u of strList(undoData.started)) if (await sm.isActive(u)) await sm.stop(u);
     },
+    // Undo only stops the units: among OpenStack daemons (the planner's `openstackDaemon`) the order does not
+    // matter when all are being stopped. Not infrastructure (rabbitmq, mariadb), whose stop can hold theirs up.
+    undoOrderFree: (raw) => new Params("svc.start", raw).bool("openstackDaemon", false),
   };
 
   const stop: StepImpl = {
