@@ -12,7 +12,8 @@
  *   their last step-start). A step's dependents start after it completes, so this is the dependency order; when
  *   a resume redid a step after its dependent, completion order wins, as it did when rollback was sequential.
  *   Every constraint goes from a newer to an older step, so there is no cycle, and two related steps never undo
- *   at the same time. Unrelated steps undo concurrently, at most `concurrency` at once.
+ *   at the same time (but see the order-free exception). Unrelated steps undo concurrently, at most
+ *   `concurrency` at once.
  * - One exception to that order: a switch-back step (switch and freeze phases: the addresses, the old
  *   controller's services, the canary) does not wait for newer steps of other phases that merely come after it in
  *   the plan; only for newer switch-back steps related to it and for newer steps that conflict with it on a
@@ -21,6 +22,16 @@
  *   serving once its addresses and services are back. Waiting for them (the freeze is an ancestor of nearly
  *   every step) kept old's APIs down until most of new was undone (25-38 s measured). A step that does write an
  *   old resource the switch-back touches still conflicts with it and keeps its place.
+ * - A second, narrow exception: order-free undos (StepImpl.undoOrderFree, today svc.start of an OpenStack daemon
+ *   on new, marked `openstackDaemon` by the planner; never rabbitmq, mariadb or memcached). Between two steps
+ *   that are BOTH order-free, plan order alone does not order their undos: they may run concurrently. Only that
+ *   direct pair is freed; everything else keeps its place: a resource conflict between them still orders them;
+ *   a step that is not order-free still waits for (or goes before) each of them as plan order says, so the
+ *   database drops, the infrastructure stops and the package purge still wait for every daemon stop; and the
+ *   relation stays transitive through such steps (A after X after B, X not order-free and to be undone: B waits
+ *   for X, which waits for A). Why: their undo only stops a daemon, and stopping an API before or after its conductor is safe
+ *   when all of them are being stopped; stopping them one after another in reverse start order was the longest
+ *   chain of a rollback (~15 s of 33-46 s measured). A journal from before the marker keeps the strict order.
  * - Priority: the switch-back first. Switch-back steps and everything that must be undone before them start
  *   before the rest; when they are all undone the old controller serves again, which is journaled and shown as
  *   "old controller serving again after N s" (servingAgainSeconds reads it back for the report and the bench).
@@ -165,18 +176,25 @@ function ancestorsOf(state: JournalState): (id: string) => ReadonlySet<string> {
 
 /**
  * For each step to undo, the steps that must be undone before it: the newer ones related to it (see the header).
- * `work` is newest first.
+ * `work` is newest first. `orderFree` says which steps' undos are order-free among themselves (default: none).
  */
-export function undoPredecessors(state: JournalState, work: readonly StepState[]): Map<string, string[]> {
+export function undoPredecessors(
+  state: JournalState,
+  work: readonly StepState[],
+  orderFree: (s: StepState) => boolean = () => false,
+): Map<string, string[]> {
   const ancestors = ancestorsOf(state);
+  const free = new Set(work.filter(orderFree).map((s) => s.id));
   const before = new Map<string, string[]>(work.map((s) => [s.id, []]));
   for (let i = 0; i < work.length; i++) {
     const newer = work[i]!;
     const itsAncestors = ancestors(newer.id);
     for (let j = i + 1; j < work.length; j++) {
       const older = work[j]!;
-      // The switch-back exception (see the header): plan order alone does not hold a switch-back step back.
-      const byPlanOrder = !(isSwitchBack(older) && !isSwitchBack(newer));
+      // The two exceptions (see the header): plan order alone does not hold a switch-back step back, nor order
+      // two order-free undos (resource conflicts still do).
+      const byPlanOrder =
+        !(isSwitchBack(older) && !isSwitchBack(newer)) && !(free.has(newer.id) && free.has(older.id));
       if (
         (byPlanOrder && (itsAncestors.has(older.id) || ancestors(older.id).has(newer.id))) ||
         stepsConflict(newer.step, older.step)
@@ -230,7 +248,11 @@ export async function rollbackJournal(o: RollbackOptions): Promise<RollbackResul
   const blockIndex = todo.findIndex((s) => s.status !== "undone" && s.step.irreversible !== undefined);
   const blockedBy = blockIndex < 0 ? undefined : todo[blockIndex];
   const work = todo.filter((s, i) => s.status !== "undone" && (blockIndex < 0 || i < blockIndex));
-  const before = undoPredecessors(state, work);
+  const before = undoPredecessors(
+    state,
+    work,
+    (s) => registry.get(s.step.kind)?.undoOrderFree?.(s.step.params) ?? false,
+  );
 
   // The switch-back, and everything that must be undone before it, goes first.
   const switchBack = work.filter(isSwitchBack);
