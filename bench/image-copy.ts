@@ -13,18 +13,32 @@
  * the warm pass, files.temp-key-remove after the last copy), ONE temporary key serves every pass of the run: it is
  * made and removed once, timed and reported apart as a once-per-run cost; raw uses the same key and ssh options.
  * Each pass's figure is everything a pass does with the run's key (rsync on new over the jump, ssh from new to old,
- * progress, exit). Ratios within one run, because this machine is shared and noisy; each figure is the median of
- * --rounds runs (default 3).
+ * progress, exit).
+ *
+ * Making one run decide the >= 0.9x goal (the same pass varied 10-16 s between rounds on the lab):
+ *  - Page cache: before every timed pass, `sync` and `echo 3 > /proc/sys/vm/drop_caches` on this machine (the jump:
+ *    the lab's hosts are namespaces sharing its kernel, and loopback is this machine), so every pass reads its
+ *    source from disk alike; after every pass, `sync` (untimed), so one pass's dirty pages are not written back
+ *    during the next. `--drop-caches` is on by default as root; `--no-drop-caches` turns it off (sync stays).
+ *  - The three full copies run in a shuffled order per round (a seeded PRNG; the seed is printed and `--seed N`
+ *    reproduces the orders and the in-place offsets), and the goal is judged per round: raw's time / full's time
+ *    within the same round, reported as the median of those ratios with min and max, besides the ratio of the
+ *    medians. Drift across rounds (load, disk) then cancels; drift within a round shows as spread.
+ *  - CPU seconds per pass, on both paths: every process of a pass runs on this kernel and descends from an sshd
+ *    (the private one on loopback; old's and new's lab sshd listeners, found in their PID namespaces, on the lab),
+ *    so bench/proc-cpu.ts reads the trees' times from /proc before and after the pass. On 2 shared cores a copy is
+ *    CPU-bound, and CPU per byte is stable where wall time is not.
+ * `--rounds` defaults to 7: a 4096 MiB round on the lab is three full passes of 10-16 s, two delta passes, the
+ * syncs and cache drops, the in-place writes and a sha256 of both trees, about 75 s; 7 rounds fit in ~10 min.
  *
  * The data is random (incompressible, like qcow2/raw images), generated on old under /srv/handover-bench, and
  * removed afterwards with the copies on new. Needs the lab up (`npm run lab -- up`); run as root.
  *
  * `--loopback`: no lab. old and new are both this machine through a private sshd on 127.0.0.1 (the integration
- * tests' fixture; its own authorized_keys), the data under /tmp. Each figure then also gets the CPU seconds of
- * every process the pass ran (all are children of that sshd): on a shared, loaded machine wall times favour the
- * pipeline with more processes, while on the lab (2 cores, both hosts) throughput follows CPU per byte.
+ * tests' fixture; its own authorized_keys), the data under /tmp.
  */
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { parseArgs } from "node:util";
 import { loadAnswers, nodeSecretReader, resolveAllSecrets } from "../src/answers/index.js";
@@ -36,8 +50,13 @@ import { removeTempKeys, type TempKey } from "../src/data/temp-key.js";
 import { sshHostFromEndpoint } from "../src/hosts/from-answers.js";
 import type { SshHost } from "../src/hosts/ssh-host.js";
 import { ANSWERS_FILE } from "../lab/paths.js";
+import { readState } from "../lab/state.js";
 import { startSshd, type Sshd } from "../test/integration/hosts/fixtures/sshd.js";
 import { loopbackHost } from "../test/integration/steps/loopback.js";
+import { cpuMeter, pidNamespaceOf, readProcs, sshdListeners } from "./proc-cpu.js";
+import { costRatios, median, seededRandom, shuffled, verdict, type RatioSummary } from "./round-stats.js";
+
+const GOAL = 0.9;
 
 /** The lab's hosts from its answers file. */
 async function labHosts(): Promise<{ old: SshHost; neu: SshHost }> {
@@ -55,46 +74,29 @@ function loopbackHosts(sshd: Sshd): { old: SshHost; neu: SshHost } {
   return { old: loopbackHost(sshd, "old"), neu: loopbackHost(sshd, "new") };
 }
 
-/**
- * CPU seconds (user + system) used so far by everything `pid` ever started: its reaped descendants (its cutime and
- * cstime) plus, for each live descendant, its own time and its reaped children's. Every dead process is counted
- * once, by the live one that reaped it. On loopback every process of a pass descends from the private sshd (the
- * jump's long-lived sessions reap the commands). NaN when unknown.
- */
-function treeCpuSeconds(pid: number | undefined): number {
-  if (pid === undefined) return Number.NaN;
-  const stats = new Map<number, number[]>();
-  for (const d of readdirSync("/proc")) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const stat = readFileSync(`/proc/${d}/stat`, "utf8");
-      // After the ")": field 3 (state) is at index 0, so ppid (4) is at 1, utime..cstime (14-17) at 11-14.
-      stats.set(
-        Number(d),
-        stat
-          .slice(stat.lastIndexOf(")") + 2)
-          .split(" ")
-          .map(Number),
-      );
-    } catch {
-      // exited meanwhile
-    }
-  }
-  const children = new Map<number, number[]>();
-  for (const [p, f] of stats) children.set(f[1] ?? 0, [...(children.get(f[1] ?? 0) ?? []), p]);
-  let ticks = (stats.get(pid)?.[13] ?? Number.NaN) + (stats.get(pid)?.[14] ?? Number.NaN);
-  const todo = [...(children.get(pid) ?? [])];
-  for (let p = todo.pop(); p !== undefined; p = todo.pop()) {
-    const f = stats.get(p) ?? [];
-    ticks += (f[11] ?? 0) + (f[12] ?? 0) + (f[13] ?? 0) + (f[14] ?? 0);
-    todo.push(...(children.get(p) ?? []));
-  }
-  return ticks / 100;
+/** The sshd trees a pass's processes descend from, or why CPU cannot be counted. */
+type CpuRoots = { readonly roots: number[] } | { readonly why: string };
+
+function loopbackCpuRoots(sshd: Sshd): CpuRoots {
+  const pidFile = join(sshd.dir, "sshd.pid");
+  if (!existsSync(pidFile)) return { why: "the private sshd wrote no pid file" };
+  return { roots: [Number(readFileSync(pidFile, "utf8"))] };
 }
 
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)] ?? Number.NaN;
+/** old's and new's lab sshd listeners: the sshd processes without an sshd parent in each host's PID namespace. */
+function labCpuRoots(): CpuRoots {
+  const hosts = readState()?.hosts ?? [];
+  const procs = readProcs();
+  const roots: number[] = [];
+  for (const name of ["old", "new"]) {
+    const init = hosts.find((h) => h.name === name)?.initPid;
+    const ns = init === undefined ? undefined : pidNamespaceOf(init);
+    if (ns === undefined) return { why: `the lab state names no running ${name} host` };
+    const found = sshdListeners(procs, (pid) => pidNamespaceOf(pid) === ns);
+    if (found.length === 0) return { why: `no sshd listener in ${name}'s PID namespace` };
+    roots.push(...found);
+  }
+  return { roots };
 }
 
 async function timed(fn: () => Promise<unknown>): Promise<number> {
@@ -116,24 +118,62 @@ function ctxFor(hosts: Record<string, SshHost>): StepContext {
   };
 }
 
+/** Flush every dirty page of this kernel (old's and new's too: see the header). */
+function syncAll(): void {
+  execFileSync("sync");
+}
+
+/** Clean pages (the source files, the last pass's copies) out of the page cache, after writing back dirty ones. */
+function dropCaches(): void {
+  syncAll();
+  writeFileSync("/proc/sys/vm/drop_caches", "3\n");
+}
+
+const VARIANTS = ["raw", "full", "rsync alone"] as const;
+type Variant = (typeof VARIANTS)[number];
+
+function fmt(x: number, digits = 2): string {
+  return Number.isNaN(x) ? "n/a" : x.toFixed(digits);
+}
+
+/** "0.95, 1.02, 0.88 -> median 0.95x, min 0.88x, max 1.02x" */
+function spread(s: RatioSummary): string {
+  return `${s.perRound.map((x) => fmt(x)).join(", ")} -> median ${fmt(s.median)}x, min ${fmt(s.min)}x, max ${fmt(s.max)}x`;
+}
+
 async function main(): Promise<void> {
+  const isRoot = process.getuid?.() === 0;
   const { values } = parseArgs({
+    allowNegative: true,
     options: {
       mb: { type: "string", default: "512" },
       files: { type: "string", default: "4" },
-      rounds: { type: "string", default: "3" },
+      rounds: { type: "string", default: "7" },
       loopback: { type: "boolean", default: false },
+      "drop-caches": { type: "boolean", default: isRoot },
+      seed: { type: "string" },
     },
   });
   const totalMb = Number(values.mb);
   const nFiles = Number(values.files);
   const rounds = Number(values.rounds);
+  const drop = values["drop-caches"];
+  const seed = values.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : Number(values.seed);
+  for (const [flag, v] of [
+    ["--mb", totalMb],
+    ["--files", nFiles],
+    ["--rounds", rounds],
+    ["--seed", seed],
+  ] as const)
+    if (!Number.isInteger(v) || v < (flag === "--seed" ? 0 : 1))
+      throw new TypeError(`${flag} wants a whole number${flag === "--seed" ? "" : " of at least 1"}`);
+  if (drop && !isRoot) throw new TypeError("--drop-caches needs root (it writes /proc/sys/vm/drop_caches)");
+  const random = seededRandom(seed);
+  const runStarted = process.hrtime.bigint();
   const sshd = values.loopback ? await startSshd() : undefined;
   const { old, neu } = sshd ? loopbackHosts(sshd) : await labHosts();
-  const sshdPidFile = sshd ? join(sshd.dir, "sshd.pid") : undefined;
-  const sshdPid =
-    sshdPidFile && existsSync(sshdPidFile) ? Number(readFileSync(sshdPidFile, "utf8")) : undefined;
-  const cpu = (): number => treeCpuSeconds(sshdPid);
+  const cpuRoots = sshd ? loopbackCpuRoots(sshd) : labCpuRoots();
+  const cpu = cpuMeter("roots" in cpuRoots ? cpuRoots.roots : []);
   // The key goes into the fixture's authorized_keys on loopback, never the machine's.
   const keyFile = sshd ? { authorizedKeys: join(sshd.dir, "authorized_keys") } : {};
   const base = sshd ? mkdtempSync("/tmp/handover-bench-") : "/srv";
@@ -146,12 +186,19 @@ async function main(): Promise<void> {
   const names = Array.from({ length: nFiles }, (_, i) => `image-${i}`);
   let key: TempKey | undefined;
   try {
-    console.log(`bench: ${nFiles} x ${perFile} MiB of random data on old (${SRC}), ${rounds} round(s)`);
+    console.log(
+      `bench: ${nFiles} x ${perFile} MiB of random data on old (${SRC}), ${rounds} round(s); ` +
+        `variant order shuffled per round, seed ${seed} (--seed ${seed} repeats it); ` +
+        (drop
+          ? "page cache dropped before every timed pass (sync; echo 3 > /proc/sys/vm/drop_caches), sync after each"
+          : `page cache NOT dropped (${isRoot ? "--no-drop-caches" : "not root"}), sync after each pass`) +
+        `; CPU per pass ${"roots" in cpuRoots ? `counted (sshd trees ${cpuRoots.roots.join(", ")})` : `not counted: ${cpuRoots.why}`}`,
+    );
     await old.run(["rm", "-rf", "--", SRC]);
     await old.run(["mkdir", "-p", "--", SRC]);
     for (const n of names)
       await old.run(["dd", "if=/dev/urandom", `of=${SRC}/${n}`, "bs=1M", `count=${perFile}`, "status=none"]);
-    await old.run(["sync"]);
+    syncAll();
     const bytes = perFile * nFiles * 1024 * 1024;
     // Once per run, as files.temp-key does it.
     const keyStarted = process.hrtime.bigint();
@@ -170,75 +217,64 @@ async function main(): Promise<void> {
       port: sshPortOf(old),
     }).split(" ");
     // As files.sync runs it: the warm (full) pass with the fast path, the in-window delta passes without.
-    const pull = (what: string, warm = false): Promise<number> =>
+    const pull = (what: string, destDir: string, warm = false): Promise<number> =>
       rsyncPull(ctx, neu, old, {
         sourceDir: SRC,
-        destDir: OURS,
+        destDir,
         key: runKey,
         what,
         ...(warm ? { directCopyMinBytes: DIRECT_COPY_MIN_BYTES } : {}),
       });
 
-    const raw: number[] = [];
-    const full: number[] = [];
-    const rsyncOnly: number[] = [];
-    /** CPU seconds of the raw, full and rsync-alone passes (loopback only). */
-    const cpuRaw: number[] = [];
-    const cpuFull: number[] = [];
-    const cpuRsync: number[] = [];
-    const withCpu = async (into: number[], r: number, fn: () => Promise<number>): Promise<number> => {
+    /** One timed pass: a cold page cache before (when dropping), its CPU seconds, a sync after (untimed). */
+    const pass = async (fn: () => Promise<unknown>): Promise<{ seconds: number; cpu: number }> => {
+      if (drop) dropCaches();
       const before = cpu();
-      const seconds = await fn();
-      into[r] = cpu() - before;
-      return seconds;
+      const seconds = await timed(fn);
+      const used = cpu() - before;
+      syncAll();
+      return { seconds, cpu: used };
+    };
+    /** Wall and CPU seconds per variant, indexed by round. */
+    const wall: Record<Variant, number[]> = { raw: [], full: [], "rsync alone": [] };
+    const cpuOf: Record<Variant, number[]> = { raw: [], full: [], "rsync alone": [] };
+    const copy: Record<Variant, () => Promise<unknown>> = {
+      // 1. raw ssh cat, one file after another, into a fresh dir (the run's key, rsync's ssh options).
+      raw: async () => {
+        for (const n of names) {
+          // `cat > file` needs a shell on new for the redirection; the script is fixed, names are ours.
+          await neu.run([
+            "sh",
+            "-c",
+            '"$@" > "$0"',
+            `${RAW}/${n}`,
+            ...ssh,
+            `root@${old.address}`,
+            "cat",
+            `${SRC}/${n}`,
+          ]);
+        }
+      },
+      // 2. handover's pull, full pass into an empty dir.
+      full: () => pull("bench full", OURS, true),
+      // 2b. rsync alone, the same way, for comparison (what the pull was before the fast path).
+      "rsync alone": () => pull("bench rsync", RSYNC_ONLY),
     };
     const delta: number[] = [];
     const inplace: number[] = [];
+    const roundSeconds: number[] = [];
     for (let r = 0; r < rounds; r++) {
+      const roundStarted = process.hrtime.bigint();
       await neu.run(["rm", "-rf", "--", RAW, OURS, RSYNC_ONLY]);
       await neu.run(["mkdir", "-p", "--", RAW, OURS, RSYNC_ONLY]);
-      // The three full copies, in an order rotated each round (a shared machine's load drifts during a round).
-      const copies: (() => Promise<void>)[] = [
-        // 1. raw ssh cat, one file after another, into a fresh dir (the run's key, rsync's ssh options).
-        async () => {
-          raw[r] = await withCpu(cpuRaw, r, () =>
-            timed(async () => {
-              for (const n of names) {
-                // `cat > file` needs a shell on new for the redirection; the script is fixed, names are ours.
-                await neu.run([
-                  "sh",
-                  "-c",
-                  '"$@" > "$0"',
-                  `${RAW}/${n}`,
-                  ...ssh,
-                  `root@${old.address}`,
-                  "cat",
-                  `${SRC}/${n}`,
-                ]);
-              }
-            }),
-          );
-        },
-        // 2. handover's pull, full pass into an empty dir.
-        async () => {
-          full[r] = await withCpu(cpuFull, r, () => timed(() => pull("bench full", true)));
-        },
-        // 2b. rsync alone, the same way, for comparison (what the pull was before the fast path).
-        async () => {
-          rsyncOnly[r] = await withCpu(cpuRsync, r, () =>
-            timed(() =>
-              rsyncPull(ctx, neu, old, {
-                sourceDir: SRC,
-                destDir: RSYNC_ONLY,
-                key: runKey,
-                what: "bench rsync",
-              }),
-            ),
-          );
-          await neu.run(["rm", "-rf", "--", RSYNC_ONLY]);
-        },
-      ];
-      for (let i = 0; i < copies.length; i++) await copies[(i + r) % copies.length]!();
+      const order = shuffled(VARIANTS, random);
+      for (const v of order) {
+        const p = await pass(copy[v]);
+        wall[v][r] = p.seconds;
+        cpuOf[v][r] = p.cpu;
+        // rsync alone's copy is not needed again; raw's stays until the next round (as before: same disk use).
+        if (v === "rsync alone") await neu.run(["rm", "-rf", "--", RSYNC_ONLY]);
+      }
       // 3. 1 % of the data as a new image, then the delta pass.
       const addMb = Math.max(1, Math.round((perFile * nFiles) / 100));
       await old.run([
@@ -249,11 +285,11 @@ async function main(): Promise<void> {
         `count=${addMb}`,
         "status=none",
       ]);
-      delta.push(await timed(() => pull("bench delta")));
+      delta.push((await pass(() => pull("bench delta", OURS))).seconds);
       // 4. 1 % of every file rewritten in place at a random offset, then the delta pass.
       for (const n of names) {
         const mb1 = Math.max(1, Math.round(perFile / 100));
-        const at = Math.floor(Math.random() * (perFile - mb1));
+        const at = Math.floor(random() * (perFile - mb1));
         await old.run([
           "dd",
           "if=/dev/urandom",
@@ -265,39 +301,51 @@ async function main(): Promise<void> {
           "status=none",
         ]);
       }
-      inplace.push(await timed(() => pull("bench in place")));
-      // The copies must equal the source.
+      inplace.push((await pass(() => pull("bench in place", OURS))).seconds);
+      // The copies must equal the source (both sides hashed at once: it is a large part of a round).
       const sums = async (h: SshHost, dir: string): Promise<string> =>
         (await h.run(["sh", "-c", 'cd "$0" && sha256sum -- *', dir])).stdout;
-      if ((await sums(old, SRC)) !== (await sums(neu, OURS)))
-        throw new TypeError("rsync copy differs from the source");
+      const [want, got] = await Promise.all([sums(old, SRC), sums(neu, OURS)]);
+      if (want !== got) throw new TypeError("rsync copy differs from the source");
+      roundSeconds.push(Number(process.hrtime.bigint() - roundStarted) / 1e9);
+      const w = (v: Variant): string => fmt(wall[v][r]!);
+      const c = (v: Variant): string => fmt(cpuOf[v][r]!);
       console.log(
-        `round ${r + 1}: raw ${raw[r]!.toFixed(2)} s, full ${full[r]!.toFixed(2)} s, rsync alone ${rsyncOnly[r]!.toFixed(2)} s, ` +
-          `delta (new image) ${delta[r]!.toFixed(2)} s, delta (in place) ${inplace[r]!.toFixed(2)} s` +
-          (sshd
-            ? `; CPU s: raw ${cpuRaw[r]!.toFixed(2)}, full ${cpuFull[r]!.toFixed(2)}, rsync alone ${cpuRsync[r]!.toFixed(2)}`
-            : ""),
+        `round ${r + 1} (order: ${order.join(", ")}; ${fmt(roundSeconds[r]!, 0)} s in all): ` +
+          `raw ${w("raw")} s, full ${w("full")} s, rsync alone ${w("rsync alone")} s, ` +
+          `delta (new image) ${fmt(delta[r]!)} s, delta (in place) ${fmt(inplace[r]!)} s; ` +
+          `CPU s: raw ${c("raw")}, full ${c("full")}, rsync alone ${c("rsync alone")}; ` +
+          `full/raw ${fmt(wall.raw[r]! / wall.full[r]!)}x by time, ${fmt(cpuOf.raw[r]! / cpuOf.full[r]!)}x by CPU`,
       );
     }
     const keyRemoveSeconds = await timed(() => removeTempKeys(neu, old, [runKey], keyFile));
     key = undefined;
     const mib = bytes / 1024 / 1024;
-    const rawRate = mib / median(raw);
-    const fullRate = mib / median(full);
+    const rawRate = mib / median(wall.raw);
+    const fullRate = mib / median(wall.full);
+    const fullWall = costRatios(wall.raw, wall.full, GOAL);
+    const rsyncWall = costRatios(wall.raw, wall["rsync alone"], GOAL);
+    const fullCpu = costRatios(cpuOf.raw, cpuOf.full, GOAL);
+    const rsyncCpu = costRatios(cpuOf.raw, cpuOf["rsync alone"], GOAL);
     console.log(
       [
-        `data: ${mib} MiB in ${nFiles} files (random), new pulls from old over SSH`,
-        `raw ssh cat: median ${median(raw).toFixed(2)} s = ${rawRate.toFixed(1)} MiB/s`,
-        `handover pull as files.sync runs it (full; files >= ${DIRECT_COPY_MIN_BYTES / 1024 / 1024} MiB by ssh cat, then rsync): median ${median(full).toFixed(2)} s = ${fullRate.toFixed(1)} MiB/s = ${(fullRate / rawRate).toFixed(2)}x raw (goal >= 0.9x)`,
-        `rsync alone (no fast path), full: median ${median(rsyncOnly).toFixed(2)} s = ${(mib / median(rsyncOnly) / rawRate).toFixed(2)}x raw`,
-        `delta, 1 % added as a new image: median ${median(delta).toFixed(2)} s = ${((100 * median(delta)) / median(full)).toFixed(1)} % of the full pass (goal <= 5 %)`,
-        `delta, 1 % rewritten in place in every file: median ${median(inplace).toFixed(2)} s = ${((100 * median(inplace)) / median(full)).toFixed(1)} % of the full pass`,
-        ...(sshd
+        `data: ${mib} MiB in ${nFiles} files (random), new pulls from old over SSH; ${rounds} rounds, seed ${seed}, page cache ${drop ? "dropped before every timed pass" : "not dropped"}, sync after every pass`,
+        `raw ssh cat: median ${fmt(median(wall.raw))} s = ${fmt(rawRate, 1)} MiB/s`,
+        `handover pull as files.sync runs it (full; files >= ${DIRECT_COPY_MIN_BYTES / 1024 / 1024} MiB by ssh cat, then rsync): median ${fmt(median(wall.full))} s = ${fmt(fullRate, 1)} MiB/s = ${fmt(fullWall.ofMedians)}x raw by the medians (goal >= ${GOAL}x)`,
+        `  per round, raw's time / full's time: ${spread(fullWall)}; goal >= ${GOAL}x by the per-round median: ${verdict(fullWall, GOAL)}`,
+        `rsync alone (no fast path), full: median ${fmt(median(wall["rsync alone"]))} s = ${fmt(rsyncWall.ofMedians)}x raw by the medians`,
+        `  per round, raw's time / rsync alone's: ${spread(rsyncWall)}`,
+        `delta, 1 % added as a new image: median ${fmt(median(delta))} s = ${fmt((100 * median(delta)) / median(wall.full), 1)} % of the full pass (goal <= 5 %)`,
+        `delta, 1 % rewritten in place in every file: median ${fmt(median(inplace))} s = ${fmt((100 * median(inplace)) / median(wall.full), 1)} % of the full pass`,
+        ...("roots" in cpuRoots
           ? [
-              `CPU seconds (all processes of the pass, median): raw ${median(cpuRaw).toFixed(2)}, full ${median(cpuFull).toFixed(2)} (${(median(cpuRaw) / median(cpuFull)).toFixed(2)}x raw's CPU per byte), rsync alone ${median(cpuRsync).toFixed(2)} (${(median(cpuRaw) / median(cpuRsync)).toFixed(2)}x)`,
+              `CPU seconds (all processes of the pass, median): raw ${fmt(median(cpuOf.raw))}, full ${fmt(median(cpuOf.full))} (${fmt(fullCpu.ofMedians)}x raw's CPU per byte by the medians), rsync alone ${fmt(median(cpuOf["rsync alone"]))} (${fmt(rsyncCpu.ofMedians)}x)`,
+              `  per round, raw's CPU / full's: ${spread(fullCpu)}; goal >= ${GOAL}x by CPU: ${verdict(fullCpu, GOAL)}`,
+              `  per round, raw's CPU / rsync alone's: ${spread(rsyncCpu)}`,
             ]
-          : []),
-        `once per run (not in the passes above): temporary key made and installed ${keySeconds.toFixed(2)} s, removed ${keyRemoveSeconds.toFixed(2)} s`,
+          : [`CPU seconds: not counted (${cpuRoots.why})`]),
+        `once per run (not in the passes above): temporary key made and installed ${fmt(keySeconds)} s, removed ${fmt(keyRemoveSeconds)} s`,
+        `run: ${fmt(Number(process.hrtime.bigint() - runStarted) / 1e9, 0)} s in all, a round ${fmt(median(roundSeconds), 0)} s (median)`,
       ].join("\n"),
     );
   } finally {
