@@ -5,7 +5,8 @@
  *   leaves its release in `gates` under its id, waits for it, then records its finish;
  * - `releaseInTurn` lets the engine reach quiescence, then releases one waiting gate (the one `pick` chooses
  *   among those waiting, in start order), until none waits;
- * - `gateStep` is a plan step of kind "gate"; `arbGatePlan` random plans of them over given resources.
+ * - `gateStep` is a plan step of kind "gate" (params: its id, and `free: true` with `free`, which the rollback
+ *   tests' gate kind reads as StepImpl.undoOrderFree); `arbGatePlan` random plans of them over given resources.
  */
 import fc from "fast-check";
 import type { Phase, Plan, PlannedStep } from "../../../src/engine/step.js";
@@ -58,18 +59,24 @@ export async function releaseInTurn(
 
 export function gateStep(
   id: string,
-  o: Parameters<typeof step>[3] & { phase?: Phase } = {},
+  o: Parameters<typeof step>[3] & { phase?: Phase; free?: boolean } = {},
   hosts: string[] = ["w"],
 ): PlannedStep {
-  const s = step(id, "gate", {}, { hosts, ...o });
-  return o.phase ? { ...s, phase: o.phase } : s;
+  const { phase, free, ...rest } = o;
+  const s = step(id, "gate", free ? { free: true } : {}, { hosts, ...rest });
+  return phase ? { ...s, phase } : s;
 }
 
 /**
  * Plans of 1 to 8 gate steps `<prefix><i>`, each reading and writing up to two of `resources`, after up to two
- * earlier steps, and (with `phases`) in one of those phases.
+ * earlier steps, (with `phases`) in one of those phases, and (with `free`) some of them `free` (order-free undo).
  */
-export function arbGatePlan(resources: string[], prefix: string, phases?: Phase[]): fc.Arbitrary<Plan> {
+export function arbGatePlan(
+  resources: string[],
+  prefix: string,
+  phases?: Phase[],
+  o: { free?: boolean } = {},
+): fc.Arbitrary<Plan> {
   return fc
     .array(
       fc.record({
@@ -77,6 +84,7 @@ export function arbGatePlan(resources: string[], prefix: string, phases?: Phase[
         writes: fc.subarray(resources, { maxLength: 2 }),
         afterSeed: fc.array(fc.nat(), { maxLength: 2 }),
         phase: phases ? fc.constantFrom(...phases) : fc.constant(undefined),
+        free: o.free ? fc.boolean() : fc.constant(false),
       }),
       { minLength: 1, maxLength: 8 },
     )
@@ -88,6 +96,7 @@ export function arbGatePlan(resources: string[], prefix: string, phases?: Phase[
             writes: s.writes,
             after: i === 0 ? [] : [...new Set(s.afterSeed.map((n) => `${prefix}${n % i}`))],
             ...(s.phase ? { phase: s.phase } : {}),
+            ...(s.free ? { free: true } : {}),
           }),
         ),
       ),

@@ -26,7 +26,8 @@ const newDir = tempStateDirs();
 
 /**
  * `gate` steps: run does nothing and succeeds (verify: ok); undo records its start, waits until the test releases
- * it, and then returns, or throws when its id is in `failing`. With `base`, base's implementations instead, their
+ * it, and then returns, or throws when its id is in `failing`. Its undo is order-free (undoOrderFree) when its
+ * params say `free: true` (gateStep's `free`). With `base`, base's implementations instead, their
  * undo wrapped the same way (gate first, then the real undo).
  */
 function gatedRegistry(
@@ -61,6 +62,7 @@ function gatedRegistry(
     run: () => Promise.resolve(),
     verify: () => Promise.resolve({ ok: true, detail: "ok" }),
     undo: (_ctx, params) => gated(params["id"] as string),
+    undoOrderFree: (params) => params["free"] === true,
   };
   return new Map([["gate", impl]]);
 }
@@ -117,7 +119,8 @@ async function drive(
 /**
  * The rule, written from the header independently of the implementation: for two steps to undo, the newer one
  * (later step-done) must finish its undo before the older one starts when the newer one is after the older one
- * (transitively) or they conflict on a resource.
+ * (transitively) or they conflict on a resource. Exceptions: a switch-back step does not wait for other phases'
+ * steps merely after it, and two order-free (`free`) steps are not ordered by plan order alone.
  */
 function mustPrecede(before: JournalState): [string, string][] {
   const switchBack = (s: PlannedStep): boolean => SWITCH_BACK_PHASES.includes(s.phase);
@@ -139,7 +142,8 @@ function mustPrecede(before: JournalState): [string, string][] {
       const n = newer.step;
       const o = older.step;
       // A switch-back step does not wait for other phases' steps merely after it in the plan (rollback.ts).
-      const byPlanOrder = !(switchBack(o) && !switchBack(n));
+      const byPlanOrder =
+        !(switchBack(o) && !switchBack(n)) && !(o.params["free"] === true && n.params["free"] === true);
       const related =
         (byPlanOrder && after(newer.id).has(older.id)) ||
         overlap(n.writes, o.writes) ||
@@ -207,8 +211,10 @@ describe("concurrent rollback: order and bound", () => {
 
   it("holds for random plans, limits and release orders (property)", async () => {
     const resources = ["x:db:a", "x:db:b", "x:file:/etc/s", "x:file:/etc/s/c.conf", "y:db:a"];
-    // Switch-back phases mixed in, so the exception to plan order is exercised too.
-    const arbPlan = arbGatePlan(resources, "p", ["provision", "freeze", "data", "services", "switch"]);
+    // Switch-back phases and order-free steps mixed in, so both exceptions to plan order are exercised too.
+    const arbPlan = arbGatePlan(resources, "p", ["provision", "freeze", "data", "services", "switch"], {
+      free: true,
+    });
     await fc.assert(
       fc.asyncProperty(
         arbPlan,
@@ -444,5 +450,101 @@ describe("the switch-back goes first", () => {
     const d = await drive(await completed(plan), 2, () => 0);
     expect(d.events.filter((e) => e.type === "log")).toEqual([]);
     expect(d.result.servingAgainSeconds).toBeUndefined();
+  });
+});
+
+describe("order-free undos (new's OpenStack daemon starts)", () => {
+  /** Infrastructure and a database before three daemons started in order, and a check after the last. */
+  function daemonsPlan(free: boolean): Plan {
+    return makePlan([
+      g("rabbit", { phase: "provision", writes: ["new:service:rabbitmq"] }, ["new"]),
+      g("db", { phase: "databases", after: ["rabbit"], writes: ["new:db:nova"] }, ["new"]),
+      g("conductor", { phase: "services", after: ["db"], writes: ["new:service:conductor"], free }, ["new"]),
+      g("scheduler", { phase: "services", after: ["conductor"], writes: ["new:service:sched"], free }, [
+        "new",
+      ]),
+      g("api", { phase: "services", after: ["scheduler"], writes: ["new:service:api"], free }, ["new"]),
+      g("check", { phase: "verify", after: ["api"], reads: ["new:db:nova"] }, ["new"]),
+    ]);
+  }
+  const startOf = (d: Driven, id: string): { id: string; alongside: string[] } => {
+    const s = d.obs.starts.find((x) => x.id === id);
+    if (!s) throw new Error(`${id} never started undoing: ${JSON.stringify(d.obs.starts)}`);
+    return s;
+  };
+
+  it("stops order-free daemons side by side; what they depend on, and what depends on them, keep their order", async () => {
+    for (const pick of [() => 0, (r: string[]) => r.length - 1]) {
+      const d = await drive(await completed(daemonsPlan(true)), 4, pick);
+      checkOrder(d, 4);
+      expect(d.result.complete).toBe(true);
+      // The check (after all of them, not order-free) first and alone.
+      expect(d.obs.starts[0]).toEqual({ id: "check", alongside: [] });
+      // All three daemons were undoing at once: the last to start saw the other two still running.
+      expect(d.obs.starts.slice(1, 4).map((s) => s.id)).toEqual(["api", "scheduler", "conductor"]);
+      expect(startOf(d, "conductor").alongside.sort()).toEqual(["api", "scheduler"]);
+      expect(d.obs.maxActive).toBe(3);
+      // The database drop and the infrastructure stop wait for every daemon (and each other).
+      const at = (e: string): number => d.obs.log.indexOf(e);
+      for (const daemon of ["api", "scheduler", "conductor"]) {
+        expect(at(`finish:${daemon}`)).toBeLessThan(at("start:db"));
+      }
+      expect(at("finish:db")).toBeLessThan(at("start:rabbit"));
+      expect(startOf(d, "db").alongside).toEqual([]);
+      expect(startOf(d, "rabbit").alongside).toEqual([]);
+    }
+  });
+
+  it("without the marker (a journal from before it), the same daemons are stopped one at a time, newest first", async () => {
+    const d = await drive(await completed(daemonsPlan(false)), 4, () => 0);
+    checkOrder(d, 4);
+    expect(d.obs.maxActive).toBe(1);
+    expect(d.obs.starts.map((s) => s.id)).toEqual(["check", "api", "scheduler", "conductor", "db", "rabbit"]);
+  });
+
+  it("two order-free steps that conflict on a resource are still undone one at a time, newest first", async () => {
+    const plan = makePlan([
+      g("a", { phase: "services", writes: ["new:service:a", "new:file:/etc/shared"], free: true }, ["new"]),
+      g("b", { phase: "services", after: ["a"], writes: ["new:service:b"], free: true }, ["new"]),
+      g("c", { phase: "services", after: ["b"], reads: ["new:file:/etc/shared/x.conf"], free: true }, [
+        "new",
+      ]),
+    ]);
+    for (const pick of [() => 0, (r: string[]) => r.length - 1]) {
+      const d = await drive(await completed(plan), 4, pick);
+      checkOrder(d, 4);
+      // b is free of both; c (reads what a writes) goes before a.
+      expect(d.obs.starts.slice(0, 2).map((s) => s.id)).toEqual(["c", "b"]);
+      const at = (e: string): number => d.obs.log.indexOf(e);
+      expect(at("finish:c")).toBeLessThan(at("start:a"));
+      expect(d.obs.starts.find((s) => s.id === "a")?.alongside).not.toContain("c");
+    }
+  });
+
+  it("frees only the direct pair: a step that is not order-free keeps its place between and around them", async () => {
+    // infra <- b <- a (b and a order-free): infra still waits for a, though a and b undo side by side.
+    const chain = makePlan([
+      g("infra", { phase: "provision", writes: ["new:service:mariadb"] }, ["new"]),
+      g("b", { phase: "services", after: ["infra"], writes: ["new:service:b"], free: true }, ["new"]),
+      g("a", { phase: "services", after: ["b"], writes: ["new:service:a"], free: true }, ["new"]),
+    ]);
+    const d1 = await drive(await completed(chain), 4, () => 0);
+    checkOrder(d1, 4);
+    expect(d1.obs.starts.map((s) => s.id)).toEqual(["a", "b", "infra"]);
+    expect(startOf(d1, "b").alongside).toEqual(["a"]);
+    expect(startOf(d1, "infra").alongside).toEqual([]);
+
+    // b <- x <- a, x not order-free: a, x, b one at a time (b waits for x, which waits for a).
+    const through = makePlan([
+      g("b", { phase: "services", writes: ["new:service:b"], free: true }, ["new"]),
+      g("x", { phase: "services", after: ["b"], writes: ["new:db:x"] }, ["new"]),
+      g("a", { phase: "services", after: ["x"], writes: ["new:service:a"], free: true }, ["new"]),
+    ]);
+    for (const pick of [() => 0, (r: string[]) => r.length - 1]) {
+      const d2 = await drive(await completed(through), 4, pick);
+      checkOrder(d2, 4);
+      expect(d2.obs.maxActive).toBe(1);
+      expect(d2.obs.log).toEqual(["start:a", "finish:a", "start:x", "finish:x", "start:b", "finish:b"]);
+    }
   });
 });
