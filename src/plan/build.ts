@@ -1173,7 +1173,9 @@ export function buildPlan(input: PlanInput, facts: Facts, catalog: Catalog): Pla
         writes: [`new:service:${u.name}`],
         commands: [`[new] ${serviceCommand(family, u.name, "start")}`],
         after: [...prev, ...shared.flatMap(readyOf)],
-        params: { host: "new", units: [u.name], waitActive: true },
+        // An OpenStack daemon: rollback may stop it beside the others, whatever their start order (rollback.ts).
+        // Not the iSCSI target below nor provisioning's infrastructure: other daemons may need those to stop.
+        params: { host: "new", units: [u.name], waitActive: true, openstackDaemon: true },
       });
       unitStartStep.set(u.name, id);
       ids.push(id);
