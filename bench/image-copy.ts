@@ -53,7 +53,7 @@ import { ANSWERS_FILE } from "../lab/paths.js";
 import { readState } from "../lab/state.js";
 import { startSshd, type Sshd } from "../test/integration/hosts/fixtures/sshd.js";
 import { loopbackHost } from "../test/integration/steps/loopback.js";
-import { cpuMeter, pidNamespaceOf, readProcs, sshdListeners } from "./proc-cpu.js";
+import { cpuMeter, machineMeter, pidNamespaceOf, readProcs, sshdListeners } from "./proc-cpu.js";
 import { costRatios, median, seededRandom, shuffled, verdict, type RatioSummary } from "./round-stats.js";
 
 const GOAL = 0.9;
@@ -130,6 +130,14 @@ function dropCaches(): void {
 }
 
 const VARIANTS = ["raw", "full", "rsync alone"] as const;
+
+/** One timed pass: wall and CPU seconds, and the rest of the machine meanwhile (see `pass` in main). */
+interface Pass {
+  readonly seconds: number;
+  readonly cpu: number;
+  readonly others: number;
+  readonly idle: number;
+}
 type Variant = (typeof VARIANTS)[number];
 
 function fmt(x: number, digits = 2): string {
@@ -174,6 +182,7 @@ async function main(): Promise<void> {
   const { old, neu } = sshd ? loopbackHosts(sshd) : await labHosts();
   const cpuRoots = sshd ? loopbackCpuRoots(sshd) : labCpuRoots();
   const cpu = cpuMeter("roots" in cpuRoots ? cpuRoots.roots : []);
+  const machine = machineMeter();
   // The key goes into the fixture's authorized_keys on loopback, never the machine's.
   const keyFile = sshd ? { authorizedKeys: join(sshd.dir, "authorized_keys") } : {};
   const base = sshd ? mkdtempSync("/tmp/handover-bench-") : "/srv";
@@ -226,18 +235,27 @@ async function main(): Promise<void> {
         ...(warm ? { directCopyMinBytes: DIRECT_COPY_MIN_BYTES } : {}),
       });
 
-    /** One timed pass: a cold page cache before (when dropping), its CPU seconds, a sync after (untimed). */
-    const pass = async (fn: () => Promise<unknown>): Promise<{ seconds: number; cpu: number }> => {
+    /**
+     * One timed pass: a cold page cache before (when dropping), its CPU seconds, a sync after (untimed). Also what
+     * the rest of the machine did meanwhile (CPU-seconds over all cores): others' CPU (load that competed with the
+     * pass), idle and iowait (cores free while the pass waited on something other than CPU), so a slow round can be
+     * told apart as load or as a pass that stalls on its own.
+     */
+    const pass = async (fn: () => Promise<unknown>): Promise<Pass> => {
       if (drop) dropCaches();
       const before = cpu();
+      const m0 = machine();
       const seconds = await timed(fn);
+      const m1 = machine();
       const used = cpu() - before;
       syncAll();
-      return { seconds, cpu: used };
+      const d = (k: "busy" | "idle" | "iowait"): number => (m0 && m1 ? m1[k] - m0[k] : Number.NaN);
+      return { seconds, cpu: used, others: d("busy") - used, idle: d("idle") + d("iowait") };
     };
     /** Wall and CPU seconds per variant, indexed by round. */
     const wall: Record<Variant, number[]> = { raw: [], full: [], "rsync alone": [] };
     const cpuOf: Record<Variant, number[]> = { raw: [], full: [], "rsync alone": [] };
+    const during: Record<Variant, Pass[]> = { raw: [], full: [], "rsync alone": [] };
     const copy: Record<Variant, () => Promise<unknown>> = {
       // 1. raw ssh cat, one file after another, into a fresh dir (the run's key, rsync's ssh options).
       raw: async () => {
@@ -272,6 +290,7 @@ async function main(): Promise<void> {
         const p = await pass(copy[v]);
         wall[v][r] = p.seconds;
         cpuOf[v][r] = p.cpu;
+        during[v][r] = p;
         // rsync alone's copy is not needed again; raw's stays until the next round (as before: same disk use).
         if (v === "rsync alone") await neu.run(["rm", "-rf", "--", RSYNC_ONLY]);
       }
@@ -315,7 +334,9 @@ async function main(): Promise<void> {
           `raw ${w("raw")} s, full ${w("full")} s, rsync alone ${w("rsync alone")} s, ` +
           `delta (new image) ${fmt(delta[r]!)} s, delta (in place) ${fmt(inplace[r]!)} s; ` +
           `CPU s: raw ${c("raw")}, full ${c("full")}, rsync alone ${c("rsync alone")}; ` +
-          `full/raw ${fmt(wall.raw[r]! / wall.full[r]!)}x by time, ${fmt(cpuOf.raw[r]! / cpuOf.full[r]!)}x by CPU`,
+          `full/raw ${fmt(wall.raw[r]! / wall.full[r]!)}x by time, ${fmt(cpuOf.raw[r]! / cpuOf.full[r]!)}x by CPU\n` +
+          `  meanwhile, CPU-s of the whole machine outside the pass (others' work / idle incl. iowait): ` +
+          VARIANTS.map((v) => `${v} ${fmt(during[v][r]!.others)} / ${fmt(during[v][r]!.idle)}`).join(", "),
       );
     }
     const keyRemoveSeconds = await timed(() => removeTempKeys(neu, old, [runKey], keyFile));
@@ -344,6 +365,7 @@ async function main(): Promise<void> {
               `  per round, raw's CPU / rsync alone's: ${spread(rsyncCpu)}`,
             ]
           : [`CPU seconds: not counted (${cpuRoots.why})`]),
+        `meanwhile (median CPU-s outside the pass, others' work / idle incl. iowait): ${VARIANTS.map((v) => `${v} ${fmt(median(during[v].map((p) => p.others)))} / ${fmt(median(during[v].map((p) => p.idle)))}`).join(", ")}`,
         `once per run (not in the passes above): temporary key made and installed ${fmt(keySeconds)} s, removed ${fmt(keyRemoveSeconds)} s`,
         `run: ${fmt(Number(process.hrtime.bigint() - runStarted) / 1e9, 0)} s in all, a round ${fmt(median(roundSeconds), 0)} s (median)`,
       ].join("\n"),

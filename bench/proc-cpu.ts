@@ -118,3 +118,37 @@ export function cpuMeter(roots: readonly number[]): () => number {
   const hz = clockTicksPerSecond();
   return () => (roots.length === 0 ? Number.NaN : treeTicks(readProcs(), roots) / hz);
 }
+
+/** Seconds the machine's CPUs (summed over all of them) spent so far, from the first line of /proc/stat. */
+export interface MachineTimes {
+  /** user, nice, system, irq, softirq, steal: running anything, this bench's passes included. */
+  readonly busy: number;
+  /** idle with a disk read or write outstanding. */
+  readonly iowait: number;
+  readonly idle: number;
+}
+
+/** The `cpu` line of /proc/stat in seconds; undefined when it is not one. Guest time is already in user. */
+export function parseMachineTimes(procStat: string, hz: number): MachineTimes | undefined {
+  const line = procStat.split("\n").find((l) => l.startsWith("cpu "));
+  const f = line?.trim().split(/\s+/).slice(1).map(Number) ?? [];
+  if (f.length < 8 || !f.slice(0, 8).every(Number.isFinite)) return undefined;
+  const [user, nice, system, idle, iowait, irq, softirq, steal] = f as [number, ...number[]];
+  return {
+    busy: (user + nice! + system! + irq! + softirq! + steal!) / hz,
+    iowait: iowait! / hz,
+    idle: idle! / hz,
+  };
+}
+
+/** What the whole machine's CPUs did so far (see MachineTimes); read before and after a pass. */
+export function machineMeter(): () => MachineTimes | undefined {
+  const hz = clockTicksPerSecond();
+  return () => {
+    try {
+      return parseMachineTimes(readFileSync("/proc/stat", "utf8"), hz);
+    } catch {
+      return undefined;
+    }
+  };
+}
