@@ -22,6 +22,17 @@ export type InitSystem = "systemd" | "sysvinit";
 export const SYSV_STATUS =
   'for f in /run/"$1".pid /run/*/"$1".pid; do if [ -r "$f" ]; then kill -0 "$(cat "$f")" 2>/dev/null && exit 0; exit 3; fi; done; ini=$(sed -n "s/^UWSGI_INI_PATH=//p" /etc/init.d/"$1" 2>/dev/null | head -n 1); if [ -n "$ini" ]; then pgrep -f -- "--ini $ini" >/dev/null && exit 0; exit 3; fi; out=$(service "$1" status 2>&1) && [ -n "$out" ] && exit 0; exit 3';
 
+/**
+ * Bound on one start/stop/restart command. Also the bound a later attempt gives a command of an interrupted one
+ * before ending it (src/steps/service/units.ts): never more time than a live handover would have given it.
+ */
+export const ACTION_TIMEOUT_MS = 180_000;
+
+/** Per call: words run before the command (a wrapper that marks it, src/steps/earlier-run.ts markedArgv). */
+export interface ActionOptions {
+  readonly wrap?: (argv: readonly string[]) => readonly string[];
+}
+
 const UNIT_NAME = /^[A-Za-z0-9@._:-]{1,128}$/;
 
 function checkUnit(unit: string): string {
@@ -77,26 +88,32 @@ export class ServiceManager {
     return r.exitCode === 0;
   }
 
-  start(unit: string): Promise<void> {
-    return this.action(unit, "start");
+  start(unit: string, options: ActionOptions = {}): Promise<void> {
+    return this.action(unit, "start", options);
   }
 
-  stop(unit: string): Promise<void> {
-    return this.action(unit, "stop");
+  stop(unit: string, options: ActionOptions = {}): Promise<void> {
+    return this.action(unit, "stop", options);
   }
 
-  restart(unit: string): Promise<void> {
-    return this.action(unit, "restart");
+  restart(unit: string, options: ActionOptions = {}): Promise<void> {
+    return this.action(unit, "restart", options);
   }
 
-  private async action(unit: string, action: "start" | "stop" | "restart"): Promise<void> {
+  private async action(
+    unit: string,
+    action: "start" | "stop" | "restart",
+    options: ActionOptions,
+  ): Promise<void> {
     checkUnit(unit);
     const argv =
       (await this.initSystem()) === "systemd"
         ? ["systemctl", action, "--", `${unit}.service`]
         : ["service", unit, action];
     // Init scripts may daemonise children that keep the channel open; the timeout bounds a hung script.
-    const r = await this.host.exec(argv, { timeoutMs: 180_000 });
+    const r = await this.host.exec(options.wrap ? options.wrap(argv) : argv, {
+      timeoutMs: ACTION_TIMEOUT_MS,
+    });
     if (r.exitCode !== 0) {
       const out = tail(`${r.stderr}\n${r.stdout}`.trim(), 1500);
       throw new UserError(

@@ -2,11 +2,21 @@
  * svc.start, svc.stop, svc.restart and freeze.stop-apis: units through the host's own service manager.
  * Stops checkpoint which units were active BEFORE stopping anything, so undo starts exactly those (and a redo
  * after a crash merges with the first attempt's record instead of forgetting what the crash already stopped).
+ *
+ * An attempt's commands outlive a killed handover: `service rabbitmq-server start` went on waiting in
+ * `rabbitmqctl wait` on new while rollback stopped rabbitmq and purged its packages around it, and the next run's
+ * start then hung beside it (CI, twice). So each attempt journals a token (and when its latest command began)
+ * before its first command, and runs every command under a wrapper marked with it (earlier-run.ts markedArgv: an
+ * argv word, not the environment, which the daemon would inherit). A redo (run with an earlier token) and an
+ * undo (the engine calls awaitEarlierAttempt first) wait for the earlier command to end, and end it past the
+ * bound (earlierBound). All four kinds, for the same reason: a stop still running under an undo's start, or a
+ * restart's start half under a redo's restart, races it the same way.
  */
 import type { JsonObject, StepContext, StepImpl } from "../../engine/step.js";
-import { ServiceManager } from "../../hosts/service-manager.js";
+import { ACTION_TIMEOUT_MS, ServiceManager, type ActionOptions } from "../../hosts/service-manager.js";
 import { UserError } from "../../lib/errors.js";
 import type { StepDeps } from "../deps.js";
+import { markedArgv, newToken, settleEarlierMarked } from "../earlier-run.js";
 import { Params, strList, union } from "../params.js";
 
 const POLL_MS = 1000;
@@ -69,6 +79,58 @@ export function waitActive(
   return waitFor(deps, ctx, sm, units, true);
 }
 
+/** The attempt's mark, journaled (as `token`, `since`) before its commands. */
+interface Attempt {
+  readonly token: string;
+  readonly tag: ActionOptions;
+}
+
+function newAttempt(): Attempt {
+  const token = newToken();
+  return { token, tag: { wrap: (argv) => markedArgv(token, argv) } };
+}
+
+/** What to checkpoint just before a command of the attempt starts. */
+function mark(ctx: StepContext, a: Attempt): JsonObject {
+  return { token: a.token, since: ctx.now().toISOString() };
+}
+
+/**
+ * How long an earlier attempt's command may still run before it is ended: what is left of ServiceManager's
+ * per-command timeout since it began (`since`, handover's own clock). A live handover would have killed it then,
+ * so it never gets less time than it would have had, nor more: an init script stuck in `rabbitmqctl wait` for a
+ * daemon stopped under it never ends by itself, and waiting on it longer only delays the redo or the rollback.
+ * Without `since` (or with a clock that went back): the whole timeout.
+ */
+export function earlierBound(ctx: StepContext, undoData: JsonObject): number {
+  const since = typeof undoData.since === "string" ? Date.parse(undoData.since) : NaN;
+  if (Number.isNaN(since)) return ACTION_TIMEOUT_MS;
+  return Math.min(ACTION_TIMEOUT_MS, Math.max(0, since + ACTION_TIMEOUT_MS - ctx.now().getTime()));
+}
+
+/**
+ * Waits for (or ends) the command of the attempt that journaled `undoData`, if it marked one. Journals from
+ * before marks existed have no token: nothing to wait for.
+ */
+async function settleEarlier(
+  deps: StepDeps,
+  ctx: StepContext,
+  kind: string,
+  raw: JsonObject,
+  undoData: JsonObject | undefined,
+): Promise<void> {
+  if (typeof undoData?.token !== "string") return;
+  const { host, units } = unitsOf(kind, raw);
+  await settleEarlierMarked(
+    deps,
+    ctx,
+    ctx.host(host),
+    undoData.token,
+    `${kind} of ${units.join(", ")}`,
+    earlierBound(ctx, undoData),
+  );
+}
+
 async function stopUnits(
   deps: StepDeps,
   ctx: StepContext,
@@ -79,6 +141,8 @@ async function stopUnits(
   const { host, units, p } = unitsOf(kind, raw);
   const sm = new ServiceManager(ctx.host(host));
   const ignoreMissing = p.bool("ignoreMissing", ignoreMissingDefault);
+  // Before looking at what is active: an earlier stop still running changes that.
+  await settleEarlier(deps, ctx, kind, raw, ctx.previousUndoData);
   const present: string[] = [];
   for (const u of units) {
     if (await sm.exists(u)) present.push(u);
@@ -91,12 +155,13 @@ async function stopUnits(
   const nowActive = await activeUnits(sm, present);
   const wereActive = union(strList(ctx.previousUndoData?.wereActive), nowActive);
   const undo: JsonObject = { host, wereActive };
-  ctx.checkpoint?.(undo);
+  const attempt = newAttempt();
+  ctx.checkpoint?.({ ...undo, ...mark(ctx, attempt) });
   // Concurrently: each init script may wait ~30 s for its daemon (start-stop-daemon --retry TERM/30/KILL/5), and
   // while they stop the control plane is down. Independent daemons; the order among them does not matter.
   if (nowActive.length > 0)
     ctx.emit({ type: "log", level: "info", message: `stopping ${nowActive.join(", ")} on ${host}` });
-  const results = await Promise.allSettled(nowActive.map((u) => sm.stop(u)));
+  const results = await Promise.allSettled(nowActive.map((u) => sm.stop(u, attempt.tag)));
   const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
   if (failed) throw failed.reason;
   // A daemon killed by its init script can take a moment to go.
@@ -138,6 +203,8 @@ export function unitSteps(deps: StepDeps): StepImpl[] {
     async run(ctx, raw) {
       const { host, units, p } = unitsOf("svc.start", raw);
       const sm = new ServiceManager(ctx.host(host));
+      // An earlier start still running would run beside this one (and may yet make its unit active).
+      await settleEarlier(deps, ctx, "svc.start", raw, ctx.previousUndoData);
       const nowActive = await activeUnits(sm, units);
       // Units this step (or an earlier attempt of it) started: the ones not active before the first attempt.
       const prevStarted = strList(ctx.previousUndoData?.started);
@@ -146,8 +213,14 @@ export function unitSteps(deps: StepDeps): StepImpl[] {
         units.filter((u) => !nowActive.includes(u)),
       );
       const undo: JsonObject = { host, started };
-      ctx.checkpoint?.(undo);
-      for (const u of units) if (!nowActive.includes(u)) await sm.start(u);
+      const attempt = newAttempt();
+      ctx.checkpoint?.({ ...undo, ...mark(ctx, attempt) });
+      const toStart = units.filter((u) => !nowActive.includes(u));
+      for (const [i, u] of toStart.entries()) {
+        // One command at a time, each with its own timeout: `since` is when the running one began.
+        if (i > 0) ctx.checkpoint?.({ ...undo, ...mark(ctx, attempt) });
+        await sm.start(u, attempt.tag);
+      }
       if (p.bool("waitActive", true)) await waitActive(deps, ctx, sm, units);
       return undo;
     },
@@ -165,6 +238,7 @@ export function unitSteps(deps: StepDeps): StepImpl[] {
       const sm = new ServiceManager(ctx.host(host));
       for (const u of strList(undoData.started)) if (await sm.isActive(u)) await sm.stop(u);
     },
+    awaitEarlierAttempt: (ctx, raw, undoData) => settleEarlier(deps, ctx, "svc.start", raw, undoData),
     // Undo only stops the units: among OpenStack daemons (the planner's `openstackDaemon`) the order does not
     // matter when all are being stopped. Not infrastructure (rabbitmq, mariadb), whose stop can hold theirs up.
     undoOrderFree: (raw) => new Params("svc.start", raw).bool("openstackDaemon", false),
@@ -175,6 +249,7 @@ export function unitSteps(deps: StepDeps): StepImpl[] {
     run: (ctx, raw) => stopUnits(deps, ctx, "svc.stop", raw, false),
     verify: (ctx, raw) => verifyStopped(ctx, "svc.stop", raw),
     undo: (ctx, raw, undoData) => startRecorded(ctx, "svc.stop", raw, undoData),
+    awaitEarlierAttempt: (ctx, raw, undoData) => settleEarlier(deps, ctx, "svc.stop", raw, undoData),
   };
 
   const freeze: StepImpl = {
@@ -183,6 +258,7 @@ export function unitSteps(deps: StepDeps): StepImpl[] {
     run: (ctx, raw) => stopUnits(deps, ctx, "freeze.stop-apis", raw, true),
     verify: (ctx, raw) => verifyStopped(ctx, "freeze.stop-apis", raw),
     undo: (ctx, raw, undoData) => startRecorded(ctx, "freeze.stop-apis", raw, undoData),
+    awaitEarlierAttempt: (ctx, raw, undoData) => settleEarlier(deps, ctx, "freeze.stop-apis", raw, undoData),
   };
 
   const restart: StepImpl = {
@@ -190,7 +266,12 @@ export function unitSteps(deps: StepDeps): StepImpl[] {
     async run(ctx, raw) {
       const { host, units } = unitsOf("svc.restart", raw);
       const sm = new ServiceManager(ctx.host(host));
-      for (const u of units) await sm.restart(u);
+      await settleEarlier(deps, ctx, "svc.restart", raw, ctx.previousUndoData);
+      const attempt = newAttempt();
+      for (const u of units) {
+        ctx.checkpoint?.({ host, ...mark(ctx, attempt) });
+        await sm.restart(u, attempt.tag);
+      }
       await waitActive(deps, ctx, sm, units);
       return { host };
     },
@@ -201,6 +282,7 @@ export function unitSteps(deps: StepDeps): StepImpl[] {
       const sm = new ServiceManager(ctx.host(host));
       for (const u of units) if (await sm.exists(u)) await sm.restart(u);
     },
+    awaitEarlierAttempt: (ctx, raw, undoData) => settleEarlier(deps, ctx, "svc.restart", raw, undoData),
   };
 
   const haproxy: StepImpl = {

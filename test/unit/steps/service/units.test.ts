@@ -5,10 +5,15 @@ import { SYSV_STATUS, ServiceManager } from "../../../../src/hosts/service-manag
 import type { StepImpl } from "../../../../src/engine/step.js";
 import type { UserError } from "../../../../src/lib/errors.js";
 import { FakeSql, makeCtx, makeDeps } from "../support/harness.js";
+import { ProcSim } from "./proc-sim.js";
 
-/** A host whose init scripts keep a running set; `systemd` switches to systemctl. */
+/**
+ * A host whose init scripts keep a running set; `systemd` switches to systemctl. Marked commands (the steps' wrapper
+ * shell) run their inner command through the same rules (proc-sim.ts).
+ */
 function initHost(name: string, units: string[], running: string[], systemd = false) {
   const h = new FakeHost(name, { unmatched: "throw" });
+  const sim = new ProcSim(h);
   const run = new Set(running);
   if (systemd) {
     h.addDir("/run/systemd/system");
@@ -48,7 +53,7 @@ function initHost(name: string, units: string[], running: string[], systemd = fa
       },
     );
   }
-  return { h, run };
+  return { h, run, sim };
 }
 
 function impl(kind: string): StepImpl {
@@ -85,7 +90,12 @@ describe("freeze.stop-apis / svc.stop", () => {
     const c = makeCtx({ old: h });
     const step = impl("freeze.stop-apis");
     const undo = await step.run(c.ctx, params);
-    expect(c.checkpoints[0]).toEqual({ host: "old", wereActive: ["nova-api", "glance-api"] });
+    expect(c.checkpoints[0]).toEqual({
+      host: "old",
+      wereActive: ["nova-api", "glance-api"],
+      token: expect.stringMatching(/^[0-9a-f]{24}$/) as unknown,
+      since: "2026-01-01T00:00:00.000Z",
+    });
     // The checkpoint came before the first stop.
     const firstStop = h.calls.findIndex((x) => "argv" in x && x.argv[2] === "stop");
     expect(firstStop).toBeGreaterThan(0);
@@ -151,7 +161,9 @@ describe("svc.start / svc.restart", () => {
     const p = { host: "new", units: ["mariadb", "memcached"], waitActive: true };
     const undo = await step.run(c.ctx, p);
     expect(undo).toEqual({ host: "new", started: ["mariadb"] });
-    expect(h.commandLines().filter((l) => l.endsWith(" start"))).toEqual(["service mariadb start"]);
+    expect(h.commandLines().filter((l) => l.startsWith("service ") && l.endsWith(" start"))).toEqual([
+      "service mariadb start",
+    ]);
     expect(await step.verify(c.ctx, p)).toMatchObject({ ok: true });
     await step.undo!(c.ctx, p, undo as Record<string, never>);
     expect([...run]).toEqual(["memcached"]);
