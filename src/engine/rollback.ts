@@ -43,6 +43,9 @@
  *   restored as possible; stopping would leave more of the cloud half-migrated. Every outcome is reported, the
  *   journal records undo-failed, `complete` is false (the CLI exits non-zero), and running rollback again retries
  *   the failures.
+ * - A step that started and did not finish (not done) is undone only after its StepImpl.awaitEarlierAttempt (if
+ *   its kind has one) returned: what the attempt started on the hosts may outlive the killed handover, and an
+ *   undo must not run under it. If that fails, the step's undo fails (reported as any failed undo).
  * - Ctrl-C: no undo starts after it; running undos finish (they see the signal); the rest are reported not
  *   attempted, and running rollback again finishes them.
  */
@@ -310,6 +313,19 @@ export async function rollbackJournal(o: RollbackOptions): Promise<RollbackResul
     emit({ type: "undo-start", stepId: s.id, at: at() });
     try {
       const { ctx } = buildContext(s.step, deps, undefined, true);
+      if (s.status !== "done" && impl.awaitEarlierAttempt) {
+        // What the unfinished attempt started may still run on the hosts (a killed handover does not kill it): an
+        // undo under it races it (rabbitmq stopped and purged under its own `service rabbitmq-server start`).
+        try {
+          await impl.awaitEarlierAttempt(ctx, s.step.params, s.undoData ?? {});
+        } catch (e) {
+          throw new UserError(
+            "UNDO_EARLIER_ATTEMPT",
+            `could not make sure its interrupted attempt has ended, so it was not undone: ${errorMessage(e)}`,
+            { cause: e },
+          );
+        }
+      }
       await impl.undo!(ctx, s.step.params, s.undoData ?? {});
     } catch (e) {
       const message = journal.redactText(errorMessage(e));

@@ -140,7 +140,8 @@ export interface StepImpl<P extends JsonObject = JsonObject> {
   /**
    * Waits until whatever an interrupted attempt started on the hosts has ended (a manage tool keeps running after
    * handover is killed). Called before the step's covering step is undone for a fresh redo (covered-redo.ts), so
-   * the redo never drops a database under a migration still running. `undoData` is the attempt's checkpoint.
+   * the redo never drops a database under a migration still running, and by rollback before undoing a step that
+   * did not finish (rollback.ts). `undoData` is the attempt's checkpoint. Bounded: it returns or throws in time.
    */
   awaitEarlierAttempt?(ctx: StepContext, params: P, undoData: JsonObject): Promise<void>;
   /**
