@@ -99,6 +99,8 @@ export const KILL_MARKED_SCRIPT = [
   'roots=""',
   'for f in /proc/[0-9]*/cmdline; do if grep -qzx -- "handover[-]$1" "$f" 2>/dev/null; then p=${f#/proc/}; roots="$roots ${p%/cmdline}"; fi; done',
   '[ -n "$roots" ] || exit 0',
+  // Without ps the descendants are unknown: killing the wrapper alone would orphan its init script out of reach.
+  'command -v ps >/dev/null 2>&1 || { echo "ps (procps) is needed to end the command and its children" >&2; exit 2; }',
   'pids=$(ps -e -o pid= -o ppid= -o sid= | awk -v roots="$roots" \'BEGIN { n = split(roots, r, " "); for (i = 1; i <= n; i++) keep[r[i]] = 1 } { par[$1] = $2; sid[$1] = $3 } END { do { more = 0; for (p in par) if (!(p in keep) && (par[p] in keep) && sid[p] == sid[par[p]]) { keep[p] = 1; more = 1 } } while (more); for (p in keep) if (p in par) print p }\')',
   '[ -z "$pids" ] || kill -KILL $pids 2>/dev/null',
   "echo $pids",
