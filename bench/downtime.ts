@@ -20,7 +20,7 @@
  * stops, right before its switch: "the old controller is turned off").
  */
 import { spawn } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { loadAnswers } from "../src/answers/index.js";
@@ -33,6 +33,7 @@ import {
   E2E_DIR,
   REPO,
   handover,
+  journalPath,
   migrationAnswers,
   readJournal,
   resetLab,
@@ -63,6 +64,18 @@ function saveLog(name: string, text: string, file = "output.log"): string {
   const p = join(E2E_DIR, name, file);
   writeFileSync(p, text, { mode: 0o600 });
   return p;
+}
+
+/**
+ * A copy of the measured run's journal outside the lab's run dir (the seed side's lab reset wipes that), for
+ * `npx tsx bench/critical-path.ts FILE`: where the window and the rollback spent their time.
+ */
+function keepJournal(stateDir: string): void {
+  const dir = "/var/tmp/handover-bench";
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const to = join(dir, `downtime-${new Date().toISOString().replace(/[:.]/g, "-")}.jsonl`);
+  copyFileSync(journalPath(stateDir), to);
+  log(`journal kept: ${to} (npx tsx bench/critical-path.ts ${to})`);
 }
 
 function tail(text: string, n = 40): string {
@@ -100,6 +113,7 @@ async function handoverSide(): Promise<HandoverSide> {
   saveLog(name, rb.output, "rollback.log");
   log(`handover rollback exited ${rb.code ?? rb.signal} after ${rb.seconds.toFixed(1)} s`);
   if (rb.code !== 0) console.log(tail(rb.output));
+  keepJournal(m.stateDir);
   return { run, downtime, rollback: { result: rb, figures: rollbackFigures(readJournal(m.stateDir)) } };
 }
 
