@@ -16,7 +16,7 @@
  *
  * Needs root and the lab up (`npm run lab -- up`). Leaves the lab as the seed script left it (migrated, addresses
  * on new): `npm run lab -- reset` afterwards. Logs of both runs: /run/handover-lab/e2e/bench-downtime-*.
- * Options: --only handover|seed; --stop-old (the script also stops the old services handover's switch.old.stop
+ * Options: --only handover|seed; --concurrency N (handover's run and rollback; default: the lab answers'); --stop-old (the script also stops the old services handover's switch.old.stop
  * stops, right before its switch: "the old controller is turned off").
  */
 import { spawn } from "node:child_process";
@@ -94,12 +94,12 @@ interface HandoverSide {
   readonly rollback?: { readonly result: HandoverResult; readonly figures: RollbackFigures | string };
 }
 
-async function handoverSide(): Promise<HandoverSide> {
+async function handoverSide(extra: readonly string[]): Promise<HandoverSide> {
   log(`lab reset: ${(await resetLab()).toFixed(1)} s`);
   const name = "bench-downtime-handover";
   const m = migrationAnswers(name, { switch: "auto" });
   log(`handover run (switch: auto), answers ${m.answers}`);
-  const run = await handover(["run", "-f", m.answers, "--yes", "--plain"]);
+  const run = await handover(["run", "-f", m.answers, "--yes", "--plain", ...extra]);
   log(
     `handover run exited ${run.code ?? run.signal} after ${run.seconds.toFixed(1)} s; output: ${saveLog(name, run.output)}`,
   );
@@ -109,7 +109,7 @@ async function handoverSide(): Promise<HandoverSide> {
     return { run, downtime: `handover run failed (exit ${run.code ?? run.signal})` };
   }
   log("handover rollback --yes");
-  const rb = await handover(["rollback", "-f", m.answers, "--yes", "--plain"]);
+  const rb = await handover(["rollback", "-f", m.answers, "--yes", "--plain", ...extra]);
   saveLog(name, rb.output, "rollback.log");
   log(`handover rollback exited ${rb.code ?? rb.signal} after ${rb.seconds.toFixed(1)} s`);
   if (rb.code !== 0) console.log(tail(rb.output));
@@ -303,13 +303,18 @@ function report(h: HandoverSide | undefined, s: SeedSide | undefined): void {
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { only: { type: "string" }, "stop-old": { type: "boolean", default: false } },
+    options: {
+      only: { type: "string" },
+      "stop-old": { type: "boolean", default: false },
+      concurrency: { type: "string" },
+    },
   });
+  const extra = values.concurrency === undefined ? [] : ["--concurrency", values.concurrency];
   const only = values.only;
   if (only !== undefined && only !== "handover" && only !== "seed") {
     throw new TypeError(`--only takes handover or seed, not ${only}`);
   }
-  const h = only === "seed" ? undefined : await handoverSide();
+  const h = only === "seed" ? undefined : await handoverSide(extra);
   const s = only === "handover" ? undefined : await seedSide(values["stop-old"]);
   report(h, s);
   const failed =
