@@ -257,6 +257,39 @@ export async function oldApiImages(old: SshHost): Promise<{ code: number; lines:
   return { code: r.exitCode, lines: r.stdout.trim().split("\n").filter(Boolean).length, err: r.stderr };
 }
 
+/**
+ * The OpenStack units the lab's old controller runs (Debian Victoria: the APIs handover's freeze stops, the
+ * daemons freeze.old.daemons stops, the iSCSI target the switch stops). A rollback must leave each one as it
+ * found it: a daemon started before the APIs it needs at start-up (nova-conductor asks keystone for placement's
+ * endpoint) exits a second later, while its init script reported success.
+ */
+export const OLD_UNITS = [
+  "keystone",
+  "glance-api",
+  "placement-api",
+  "nova-api",
+  "nova-conductor",
+  "nova-scheduler",
+  "neutron-api",
+  "neutron-rpc-server",
+  "cinder-api",
+  "cinder-scheduler",
+  "cinder-volume",
+  "tgt",
+] as const;
+
+/** Which of OLD_UNITS run on `host` now (`service X status` exit 0), sorted. */
+export async function runningUnits(host: SshHost): Promise<string[]> {
+  const r = await host.exec([
+    "sh",
+    "-c",
+    'for u in "$@"; do service "$u" status >/dev/null 2>&1 && echo "$u"; done; exit 0',
+    "sh",
+    ...OLD_UNITS,
+  ]);
+  return r.stdout.split("\n").filter(Boolean).sort();
+}
+
 function silentIo(): CliIo {
   return { stdout: () => {}, stderr: () => {}, env: process.env, cwd: process.cwd(), isTTY: false };
 }

@@ -28,6 +28,7 @@ import {
   MOVED_ADDRESSES,
   movedAddressesHeld,
   oldApiImages,
+  runningUnits,
   oldBaseline,
   oldChanges,
   phaseTimings,
@@ -63,6 +64,7 @@ labDescribe("handover run: Victoria -> Zed on the lab, uninterrupted", () => {
   let oldSql: SqlReader;
   let newSql: SqlReader;
   let base: Awaited<ReturnType<typeof oldBaseline>>;
+  let baseUnits: string[];
   let result: HandoverResult;
   let journal: JournalRecord[];
   let answers: string;
@@ -76,6 +78,7 @@ labDescribe("handover run: Victoria -> Zed on the lab, uninterrupted", () => {
     ctl = await controllers(answers);
     oldSql = await ctl.old.openSql();
     base = await oldBaseline(oldSql);
+    baseUnits = await runningUnits(ctl.old.host);
     result = await handover(["run", "-f", answers, "--yes", "--plain"]);
     journal = readJournal(m.stateDir);
     newSql = await ctl.new.openSql();
@@ -260,6 +263,9 @@ labDescribe("handover run: Victoria -> Zed on the lab, uninterrupted", () => {
     const api = await oldApiImages(ctl.old.host);
     expect(api.code, api.err).toBe(0);
     expect(api.lines).toBe(4);
+    // Every unit that ran on old at the start runs again (a daemon started before the APIs it needs exits).
+    expect(baseUnits.length).toBeGreaterThan(5);
+    expect(await runningUnits(ctl.old.host)).toEqual(baseUnits);
     // The compute's pin is undone with the rest (the lab's nova.conf had none).
     const pin = execIn(findHost("compute1"), [
       "crudini",

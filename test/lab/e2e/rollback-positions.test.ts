@@ -34,6 +34,7 @@ import {
   MOVED_ADDRESSES,
   movedAddressesHeld,
   oldApiImages,
+  runningUnits,
   oldBaseline,
   oldChanges,
   readJournal,
@@ -116,6 +117,7 @@ interface Outcome {
   readonly oldHolds: string[];
   readonly newHolds: string[];
   readonly api: { code: number; lines: number; err: string };
+  readonly units: string[];
 }
 
 labDescribe("rollback from several positions (killed there), then a full run again", () => {
@@ -125,6 +127,7 @@ labDescribe("rollback from several positions (killed there), then a full run aga
   let baseFiles: string;
   let baseCompute: string;
   let baseImages: number;
+  let baseUnits: string[];
   const outcomes: Outcome[] = [];
   let again: HandoverResult;
   let answers: string;
@@ -141,6 +144,7 @@ labDescribe("rollback from several positions (killed there), then a full run aga
     baseFiles = await oldFiles(ctl.old.host);
     baseCompute = computeNovaConf();
     baseImages = (await oldApiImages(ctl.old.host)).lines;
+    baseUnits = await runningUnits(ctl.old.host);
 
     const args = ["run", "-f", answers, "--yes", "--plain"];
     for (const [i, position] of POSITIONS.entries()) {
@@ -156,6 +160,7 @@ labDescribe("rollback from several positions (killed there), then a full run aga
         oldHolds: await movedAddressesHeld(ctl.old.host),
         newHolds: await movedAddressesHeld(ctl.new.host, { loopback: true }),
         api: await oldApiImages(ctl.old.host),
+        units: await runningUnits(ctl.old.host),
       });
       const serving = /serving again after ([\d.]+) s/.exec(rollback.output)?.[1];
       console.info(
@@ -212,13 +217,16 @@ labDescribe("rollback from several positions (killed there), then a full run aga
     }
   });
 
-  it("after each rollback both addresses are on old, none on new, and old's APIs answer through them", () => {
+  it("after each rollback both addresses are on old, none on new, and old's APIs and daemons run again", () => {
     expect(outcomes).toHaveLength(POSITIONS.length);
+    expect(baseUnits.length).toBeGreaterThan(5);
     for (const o of outcomes) {
       expect(o.oldHolds, o.position.name).toEqual([...MOVED_ADDRESSES].sort());
       expect(o.newHolds, o.position.name).toEqual([]);
       expect(o.api.code, `${o.position.name}: ${o.api.err}`).toBe(0);
       expect(o.api.lines, o.position.name).toBe(baseImages);
+      // Every unit that ran on old at the start runs again (a daemon started before the APIs it needs exits).
+      expect(o.units, `${o.position.name}: units running on old`).toEqual(baseUnits);
     }
   });
 
