@@ -13,7 +13,8 @@
  *   a resume redid a step after its dependent, completion order wins, as it did when rollback was sequential.
  *   Every constraint goes from a newer to an older step, so there is no cycle, and two related steps never undo
  *   at the same time (but see the order-free exception). Unrelated steps undo concurrently, at most
- *   `concurrency` at once.
+ *   `concurrency` at once. (The undoAfter exception below is the one way to reverse a constraint; the
+ *   predecessor map is checked for a cycle, a BugError naming its steps.)
  * - One exception to that order: a switch-back step (switch and freeze phases: the addresses, the old
  *   controller's services, the canary) does not wait for newer steps of other phases that merely come after it in
  *   the plan; only for newer switch-back steps related to it and for newer steps that conflict with it on a
@@ -32,6 +33,16 @@
  *   for X, which waits for A). Why: their undo only stops a daemon, and stopping an API before or after its conductor is safe
  *   when all of them are being stopped; stopping them one after another in reverse start order was the longest
  *   chain of a rollback (~15 s of 33-46 s measured). A journal from before the marker keeps the strict order.
+ * - A third exception, declared by the plan: PlannedStep.undoAfter. When N (newer) lists O (an ancestor of N
+ *   through `after`; validate-plan.ts rejects anything else), N's undo waits for O's undo instead of O's waiting
+ *   for N's; only that pair is reversed, only when O is being undone too (if not, N waits for nothing on its
+ *   account), and every other constraint stays. Why: an undo can need what an older step's undo restores. The
+ *   freeze stops old's APIs (freeze.apis), then its other daemons (freeze.old.daemons); undone newest first, old's
+ *   nova-conductor and nova-scheduler started before keystone, built their placement client at start-up, got
+ *   ECONNREFUSED from keystone and exited (lab: a rollback reporting every undo "undone" left them down). Both
+ *   are switch-back steps, so the priority below holds. A reversal that closes a loop through a step between
+ *   the pair is refused (BugError naming the steps) rather than leaving undos never started. A journal from
+ *   before the field keeps the newest-first order.
  * - Priority: the switch-back first. Switch-back steps and everything that must be undone before them start
  *   before the rest; when they are all undone the old controller serves again, which is journaled and shown as
  *   "old controller serving again after N s" (servingAgainSeconds reads it back for the report and the bench).
@@ -196,6 +207,17 @@ export function undoPredecessors(
       const older = work[j]!;
       // The two exceptions (see the header): plan order alone does not hold a switch-back step back, nor order
       // two order-free undos (resource conflicts still do).
+      // The third exception (see the header): a declared undoAfter puts the pair the other way round, and only
+      // that pair; when the declaring step is the older one (a resume redid its ancestor later), it only confirms
+      // the usual direction, which the other exceptions must not drop.
+      if (newer.step.undoAfter?.includes(older.id)) {
+        before.get(newer.id)!.push(older.id);
+        continue;
+      }
+      if (older.step.undoAfter?.includes(newer.id)) {
+        before.get(older.id)!.push(newer.id);
+        continue;
+      }
       const byPlanOrder =
         !(isSwitchBack(older) && !isSwitchBack(newer)) && !(free.has(newer.id) && free.has(older.id));
       if (
@@ -206,7 +228,40 @@ export function undoPredecessors(
       }
     }
   }
+  const cycle = findCycle(before);
+  if (cycle) {
+    // Without undoAfter every constraint goes from a newer to an older step; a reversal can close a loop through
+    // a step between the pair (O, then X after O, then N after X with undoAfter O: O waits for X, X for N, N for
+    // O). That plan asked for the impossible: say so instead of leaving those undos never started.
+    throw new BugError(
+      `rollback's undo order has a cycle (a plan's undoAfter reverses an order other steps keep): ${cycle.join(" waits for ")}`,
+    );
+  }
   return before;
+}
+
+/** A cycle in "undone only after" (each id waits for the ones it maps to), as ids ending where it began. */
+function findCycle(before: ReadonlyMap<string, readonly string[]>): string[] | undefined {
+  const done = new Set<string>();
+  const onPath: string[] = [];
+  const visit = (id: string): string[] | undefined => {
+    const at = onPath.indexOf(id);
+    if (at >= 0) return [...onPath.slice(at), id];
+    if (done.has(id)) return undefined;
+    onPath.push(id);
+    for (const p of before.get(id) ?? []) {
+      const found = visit(p);
+      if (found) return found;
+    }
+    onPath.pop();
+    done.add(id);
+    return undefined;
+  };
+  for (const id of before.keys()) {
+    const found = visit(id);
+    if (found) return found;
+  }
+  return undefined;
 }
 
 const seconds = (ms: number): number => Math.round(ms / 100) / 10;
@@ -372,7 +427,7 @@ export async function rollbackJournal(o: RollbackOptions): Promise<RollbackResul
   if (fatal !== undefined) throw fatal instanceof Error ? fatal : new BugError(errorMessage(fatal));
   if (queue.length > 0) {
     if (!signal.aborted) {
-      // Cannot happen: every constraint points from a newer to an older step (see the header).
+      // Cannot happen: the constraints have no cycle (undoPredecessors checked; see the header).
       throw new BugError(`rollback stopped with undos never started: ${queue.map((s) => s.id).join(", ")}`);
     }
     interrupted = true;

@@ -42,6 +42,14 @@ export interface PlannedStep {
   readonly commands: readonly string[];
   /** Ids of steps that must be done before this one. */
   readonly after: readonly string[];
+  /**
+   * Ids of ancestors (through `after`) whose UNDO must finish before this step's undo starts: the one declared
+   * reversal of rollback's newest-first order for that pair (rollback.ts header, the third exception). Why: some
+   * undos need what an older step's undo restores, e.g. old's nova-conductor exits at start-up when keystone (an
+   * API the freeze stopped before it) is not back yet. validate-plan.ts rejects an id that is not an ancestor.
+   * Absent (journals from before the field too): the usual order.
+   */
+  readonly undoAfter?: readonly string[];
   /** Present when the step cannot be undone: the reason, shown in the plan as a point of no return. */
   readonly irreversible?: string;
   /** Parameters for the implementation: data only. */

@@ -18,7 +18,26 @@ export interface ValidatePlanOptions {
 export function validatePlan(plan: Plan, options: ValidatePlanOptions = {}): void {
   const seen = new Set<string>();
   const problems: string[] = [];
+  /** Each step's ancestors through `after` (plan order is topological, so a step's deps are known before it). */
+  const ancestors = new Map<string, Set<string>>();
   for (const step of plan.steps) {
+    const mine = new Set<string>();
+    for (const dep of step.after) {
+      mine.add(dep);
+      for (const a of ancestors.get(dep) ?? []) mine.add(a);
+    }
+    if (!ancestors.has(step.id)) ancestors.set(step.id, mine);
+    // undoAfter reverses rollback's order for a pair that run ordered; for any other pair there is no order to
+    // reverse, and rollback's acyclicity argument (every constraint between related steps) would not hold.
+    for (const u of step.undoAfter ?? []) {
+      if (!mine.has(u)) {
+        problems.push(
+          u === step.id
+            ? `${step.id} is undone after itself (undoAfter)`
+            : `${step.id} is undone after ${u} (undoAfter), which is not among the steps it comes after ("after", directly or through others)`,
+        );
+      }
+    }
     if (seen.has(step.id)) problems.push(`duplicate step id ${step.id}`);
     for (const dep of step.after) {
       if (dep === step.id) problems.push(`${step.id} is after itself`);

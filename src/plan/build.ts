@@ -72,6 +72,8 @@ interface StepDraft {
   commands?: string[];
   after?: string[];
   irreversible?: string;
+  /** PlannedStep.undoAfter: ancestors whose undo must finish before this step's. */
+  undoAfter?: string[];
   params?: JsonObject;
 }
 
@@ -100,6 +102,8 @@ class StepList {
       commands: d.commands ?? [],
       after,
       ...(d.irreversible !== undefined ? { irreversible: d.irreversible } : {}),
+      // Only when declared: the plan hash of every other step stays what it was.
+      ...(d.undoAfter !== undefined ? { undoAfter: d.undoAfter } : {}),
       params: d.params ?? {},
     };
     this.steps.push(step);
@@ -650,6 +654,11 @@ export function buildPlan(input: PlanInput, facts: Facts, catalog: Catalog): Pla
       writes: oldDaemonUnits.map((u) => `old:service:${u}`),
       commands: oldDaemonUnits.map((u) => `[old] ${serviceCommand(oldFamily, u, "stop")}`),
       after: [freeze],
+      // Rollback starts these only once the APIs' undo has started them and they are active (not newest first):
+      // Victoria's nova-conductor and nova-scheduler build a placement client at start-up, which asks keystone;
+      // with keystone still stopped that is ECONNREFUSED, "CRITICAL nova Unhandled error", and the daemon exits
+      // (lab: rollback said "undone" and left both down).
+      undoAfter: [freeze],
       params: { host: "old", units: oldDaemonUnits },
     });
   }
