@@ -184,7 +184,15 @@ async function verifyStopped(
     : { ok: false, detail: `on ${host}: still active: ${active.join(", ")}` };
 }
 
+/**
+ * Undo of a stop: starts the units that were active before it, then waits until they are active (bounded as
+ * run's starts are, deps.unitWaitMs). Why wait: rollback starts the next undo when this one returns, and a plan's
+ * undoAfter (old's conductor and scheduler after its APIs) is only worth something if the APIs are up by then;
+ * an init script can return before its daemon runs. A unit that never becomes active fails the undo, naming it,
+ * instead of a rollback that says "undone" and leaves it down.
+ */
 async function startRecorded(
+  deps: StepDeps,
   ctx: StepContext,
   kind: string,
   raw: JsonObject,
@@ -192,9 +200,11 @@ async function startRecorded(
 ): Promise<void> {
   const { host } = unitsOf(kind, raw);
   const sm = new ServiceManager(ctx.host(host));
-  for (const u of strList(undoData.wereActive)) {
+  const recorded = strList(undoData.wereActive);
+  for (const u of recorded) {
     if (!(await sm.isActive(u))) await sm.start(u);
   }
+  await waitActive(deps, ctx, sm, recorded);
 }
 
 export function unitSteps(deps: StepDeps): StepImpl[] {
@@ -248,7 +258,7 @@ export function unitSteps(deps: StepDeps): StepImpl[] {
     kind: "svc.stop",
     run: (ctx, raw) => stopUnits(deps, ctx, "svc.stop", raw, false),
     verify: (ctx, raw) => verifyStopped(ctx, "svc.stop", raw),
-    undo: (ctx, raw, undoData) => startRecorded(ctx, "svc.stop", raw, undoData),
+    undo: (ctx, raw, undoData) => startRecorded(deps, ctx, "svc.stop", raw, undoData),
     awaitEarlierAttempt: (ctx, raw, undoData) => settleEarlier(deps, ctx, "svc.stop", raw, undoData),
   };
 
@@ -257,7 +267,7 @@ export function unitSteps(deps: StepDeps): StepImpl[] {
     // The planner lists only units discovery found on old; one gone since then is not an error for a freeze.
     run: (ctx, raw) => stopUnits(deps, ctx, "freeze.stop-apis", raw, true),
     verify: (ctx, raw) => verifyStopped(ctx, "freeze.stop-apis", raw),
-    undo: (ctx, raw, undoData) => startRecorded(ctx, "freeze.stop-apis", raw, undoData),
+    undo: (ctx, raw, undoData) => startRecorded(deps, ctx, "freeze.stop-apis", raw, undoData),
     awaitEarlierAttempt: (ctx, raw, undoData) => settleEarlier(deps, ctx, "freeze.stop-apis", raw, undoData),
   };
 

@@ -105,6 +105,48 @@ describe("freeze.stop-apis / svc.stop", () => {
     expect([...run].sort()).toEqual(["glance-api", "nova-api"]);
   });
 
+  it("undo waits until the units it started are active (an init script may return before its daemon runs)", async () => {
+    // keystone's init script returns at once; its status says running only from the third poll after the start.
+    const { h, run } = initHost("old", ["keystone", "nova-api"], []);
+    let started = false;
+    let pollsAfterStart = 0;
+    h.on(["service", "keystone", "start"], () => {
+      started = true;
+      return {};
+    });
+    h.on(
+      (a) => a[0] === "sh" && a[2] === SYSV_STATUS,
+      ({ argv }) => {
+        const u = argv[4]!;
+        if (u === "keystone" && started && ++pollsAfterStart >= 3) run.add("keystone");
+        return { exitCode: run.has(u) ? 0 : 3 };
+      },
+    );
+    const c = makeCtx({ old: h });
+    await impl("freeze.stop-apis").undo!(c.ctx, params, {
+      host: "old",
+      wereActive: ["keystone", "nova-api"],
+    });
+    // It returned only once both were active: the next undo (old's daemons) starts against APIs that are up.
+    expect([...run].sort()).toEqual(["keystone", "nova-api"]);
+    expect(pollsAfterStart).toBeGreaterThanOrEqual(3);
+
+    // svc.stop's undo (old's other daemons) waits the same way, and fails naming a unit that never comes up
+    // (the lab's nova-conductor exiting at start-up) instead of reporting it undone.
+    const dead = initHost("old", ["nova-conductor"], []);
+    dead.h.on(["service", "nova-conductor", "start"], {});
+    const e = (await impl("svc.stop").undo!(
+      makeCtx({ old: dead.h }).ctx,
+      { host: "old", units: ["nova-conductor"] },
+      {
+        host: "old",
+        wereActive: ["nova-conductor"],
+      },
+    ).catch((x: unknown) => x)) as UserError;
+    expect(e.code).toBe("SERVICE_NOT_ACTIVE");
+    expect(e.message).toContain("nova-conductor did not become active");
+  });
+
   it("a redo after a crash merges with the first attempt's record (units it already stopped are still restored)", async () => {
     const { h, run } = initHost("old", ["nova-api", "glance-api"], ["glance-api"]);
     const c = makeCtx({ old: h }, { host: "old", wereActive: ["nova-api", "glance-api"] });
