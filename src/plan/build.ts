@@ -659,7 +659,8 @@ export function buildPlan(input: PlanInput, facts: Facts, catalog: Catalog): Pla
       // with keystone still stopped that is ECONNREFUSED, "CRITICAL nova Unhandled error", and the daemon exits
       // (lab: rollback said "undone" and left both down).
       undoAfter: [freeze],
-      params: { host: "old", units: oldDaemonUnits },
+      // lowPriority: on SIGTERM they spin their CPUs until their workers exit (units.ts lowerPriority).
+      params: { host: "old", units: oldDaemonUnits, lowPriority: true },
     });
   }
 

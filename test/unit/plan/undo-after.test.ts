@@ -81,6 +81,9 @@ describe("freeze.old.daemons is undone after freeze.apis", () => {
     const daemons = stepOf(plan, "freeze.old.daemons");
     expect(daemons.undoAfter).toEqual(["freeze.apis"]);
     expect(daemons.params["units"]).toEqual(expect.arrayContaining(["nova-conductor", "nova-scheduler"]));
+    // They spin their CPUs while they stop, beside the window's dumps and imports: reniced first (units.ts).
+    expect(daemons.params["lowPriority"]).toBe(true);
+    expect(stepOf(plan, "freeze.apis").params["lowPriority"]).toBeUndefined();
     expect(stepOf(plan, "freeze.apis").params["units"]).toEqual(expect.arrayContaining(["keystone"]));
     expect(plan.steps.filter((s) => s.undoAfter !== undefined).map((s) => s.id)).toEqual([
       "freeze.old.daemons",

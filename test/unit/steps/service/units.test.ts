@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { FakeHost } from "../../../fakes/fake-host.js";
 import { serviceSteps } from "../../../../src/steps/service/index.js";
+import { RENICE_SCRIPT } from "../../../../src/steps/service/units.js";
 import { SYSV_STATUS, ServiceManager } from "../../../../src/hosts/service-manager.js";
 import type { StepImpl } from "../../../../src/engine/step.js";
 import type { UserError } from "../../../../src/lib/errors.js";
@@ -145,6 +146,56 @@ describe("freeze.stop-apis / svc.stop", () => {
     ).catch((x: unknown) => x)) as UserError;
     expect(e.code).toBe("SERVICE_NOT_ACTIVE");
     expect(e.message).toContain("nova-conductor did not become active");
+  });
+
+  it("lowPriority renices the active units' processes (unit names as arguments) before the first stop; without it, nothing is reniced", async () => {
+    const { h, run } = initHost(
+      "old",
+      ["nova-conductor", "nova-scheduler"],
+      ["nova-conductor", "nova-scheduler"],
+    );
+    h.on((a) => a[0] === "sh" && a[2] === RENICE_SCRIPT, { stdout: "4\n" });
+    const c = makeCtx({ old: h });
+    await impl("svc.stop").run(c.ctx, {
+      host: "old",
+      units: ["nova-conductor", "nova-scheduler"],
+      lowPriority: true,
+    });
+    const renice = h.calls.findIndex((x) => "argv" in x && x.argv[2] === RENICE_SCRIPT);
+    const firstStop = h.calls.findIndex((x) => "argv" in x && x.argv.includes("stop"));
+    expect(renice).toBeGreaterThan(-1);
+    expect(renice).toBeLessThan(firstStop);
+    const call = h.calls[renice];
+    expect(call && "argv" in call ? call.argv.slice(3) : []).toEqual([
+      "sh",
+      "nova-conductor",
+      "nova-scheduler",
+    ]);
+    expect(run.size).toBe(0);
+    expect(c.events).toContainEqual(
+      expect.objectContaining({
+        level: "info",
+        message: expect.stringContaining("4 process(es)") as unknown,
+      }),
+    );
+
+    const plain = initHost("old", ["nova-conductor"], ["nova-conductor"]);
+    await impl("svc.stop").run(makeCtx({ old: plain.h }).ctx, { host: "old", units: ["nova-conductor"] });
+    expect(plain.h.calls.some((x) => "argv" in x && x.argv[2] === RENICE_SCRIPT)).toBe(false);
+  });
+
+  it("a host where renicing fails still stops the units, with a warning", async () => {
+    const { h, run } = initHost("old", ["nova-conductor"], ["nova-conductor"]);
+    h.on((a) => a[0] === "sh" && a[2] === RENICE_SCRIPT, { exitCode: 127, stderr: "pgrep: not found\n" });
+    const c = makeCtx({ old: h });
+    await impl("svc.stop").run(c.ctx, { host: "old", units: ["nova-conductor"], lowPriority: true });
+    expect(run.size).toBe(0);
+    expect(c.events).toContainEqual(
+      expect.objectContaining({
+        level: "warn",
+        message: expect.stringContaining("pgrep: not found") as unknown,
+      }),
+    );
   });
 
   it("a redo after a crash merges with the first attempt's record (units it already stopped are still restored)", async () => {
