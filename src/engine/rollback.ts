@@ -13,7 +13,10 @@
  *   a resume redid a step after its dependent, completion order wins, as it did when rollback was sequential.
  *   Every constraint goes from a newer to an older step, so there is no cycle, and two related steps never undo
  *   at the same time (but see the order-free exception). Unrelated steps undo concurrently, at most
- *   `concurrency` at once. (The undoAfter exception below is the one way to reverse a constraint; the
+ *   `concurrency` at once, not counting order-free undos: each is a wait on an init script's stop (TERM, then up
+ *   to 30 s), not work, and two slow ones (apache2 11 s, nova-scheduler 10 s) held both of the lab's 2 slots while
+ *   the rest of the rollback waited (33 s in all; hosts' SSH sessions are still bounded by SshHost's semaphore).
+ *   (The undoAfter exception below is the one way to reverse a constraint; the
  *   predecessor map is checked for a cycle, a BugError naming its steps.)
  * - One exception to that order: a switch-back step (switch and freeze phases: the addresses, the old
  *   controller's services, the canary) does not wait for newer steps of other phases that merely come after it in
@@ -306,11 +309,9 @@ export async function rollbackJournal(o: RollbackOptions): Promise<RollbackResul
   const blockIndex = todo.findIndex((s) => s.status !== "undone" && s.step.irreversible !== undefined);
   const blockedBy = blockIndex < 0 ? undefined : todo[blockIndex];
   const work = todo.filter((s, i) => s.status !== "undone" && (blockIndex < 0 || i < blockIndex));
-  const before = undoPredecessors(
-    state,
-    work,
-    (s) => registry.get(s.step.kind)?.undoOrderFree?.(s.step.params) ?? false,
-  );
+  const orderFree = (s: StepState): boolean =>
+    registry.get(s.step.kind)?.undoOrderFree?.(s.step.params) ?? false;
+  const before = undoPredecessors(state, work, orderFree);
 
   // The switch-back, and everything that must be undone before it, goes first.
   const switchBack = work.filter(isSwitchBack);
@@ -394,17 +395,21 @@ export async function rollbackJournal(o: RollbackOptions): Promise<RollbackResul
     results.set(s.id, { outcome: "undone" });
   }
 
+  let limited = 0; // running undos that count against `concurrency`
   await new Promise<void>((resolve) => {
     const pump = (): void => {
       if (fatal === undefined && !signal.aborted) {
-        for (let i = 0; i < queue.length && running.size < concurrency;) {
+        for (let i = 0; i < queue.length;) {
           const s = queue[i]!;
-          if (!before.get(s.id)!.every((p) => settled.has(p))) {
+          // Order-free undos do not take one of the `concurrency` slots (see the header).
+          const free = orderFree(s);
+          if ((!free && limited >= concurrency) || !before.get(s.id)!.every((p) => settled.has(p))) {
             i++;
             continue;
           }
           queue.splice(i, 1);
           running.add(s.id);
+          if (!free) limited++;
           undoOne(s)
             .then(() => {
               settled.add(s.id);
@@ -416,6 +421,7 @@ export async function rollbackJournal(o: RollbackOptions): Promise<RollbackResul
             })
             .finally(() => {
               running.delete(s.id);
+              if (!free) limited--;
               pump();
             });
         }
