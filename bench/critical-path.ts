@@ -40,12 +40,15 @@ function fmt(n: number): string {
 /** Walks back from `end` through the predecessor that finished last; `preds` gives a step's candidates. */
 function chain(end: string, s: Spans, preds: (id: string) => readonly string[]): string[] {
   const out = [end];
+  const seen = new Set(out);
   for (let cur = end; ;) {
+    // `seen`: undos that took no time share timestamps and must not send the walk round in a circle.
     const candidates = preds(cur).filter(
-      (d) => s.done.has(d) && (s.done.get(d) ?? 0) <= (s.start.get(cur) ?? 0),
+      (d) => !seen.has(d) && s.done.has(d) && (s.done.get(d) ?? 0) <= (s.start.get(cur) ?? 0),
     );
     if (candidates.length === 0) return out.reverse();
     cur = candidates.reduce((a, b) => ((s.done.get(a) ?? 0) >= (s.done.get(b) ?? 0) ? a : b));
+    seen.add(cur);
     out.push(cur);
   }
 }
