@@ -8,7 +8,7 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { JournalState, StepState } from "../../../src/engine/journal.js";
+import type { StepState } from "../../../src/engine/journal.js";
 import { undoPredecessors } from "../../../src/engine/rollback.js";
 import type { Plan, PlannedStep } from "../../../src/engine/step.js";
 import { validatePlan } from "../../../src/engine/validate-plan.js";
@@ -17,31 +17,12 @@ import { buildRegistry } from "../../../src/steps/registry.js";
 import { FakeSql, makeDeps } from "../steps/support/harness.js";
 import { labFacts, labInput } from "./fixtures/lab-facts.js";
 import { shippedCatalog, stepOf } from "./helpers.js";
+import { doneInOrder, expectOnlyPairReversed } from "../engine/journal-states.js";
 
 const plan = buildPlan(labInput, labFacts, shippedCatalog());
 const registry = buildRegistry(makeDeps(new FakeSql()));
 const orderFree = (s: StepState): boolean =>
   registry.get(s.step.kind)?.undoOrderFree?.(s.step.params) ?? false;
-
-/** Journal state with `order` (ids) done in that order; the rest of the plan not started. */
-function doneInOrder(p: Plan, order: readonly string[]): JournalState {
-  const byId = new Map(p.steps.map((s) => [s.id, s]));
-  const steps: StepState[] = order.map((id, i) => ({
-    id,
-    step: byId.get(id)!,
-    status: "done",
-    attempts: 1,
-    doneSeq: i + 1,
-  }));
-  return {
-    plan: p,
-    planHash: "test",
-    steps,
-    byId: new Map(steps.map((s) => [s.id, s])),
-    finalized: false,
-    lastSeq: steps.length,
-  };
-}
 
 /** Rollback's predecessors for everything before finalize (its points of no return), newest first. */
 function predecessors(p: Plan, order: readonly string[] = p.steps.map((s) => s.id)): Map<string, string[]> {
@@ -94,16 +75,7 @@ describe("freeze.old.daemons is undone after freeze.apis", () => {
   it("rollback's predecessors reverse exactly that pair; every other one is what a journal without the field gets", () => {
     const declared = predecessors(plan);
     const before = predecessors(withoutUndoAfter(plan));
-    expect(before.get("freeze.apis")).toContain("freeze.old.daemons");
-    expect(before.get("freeze.old.daemons")).not.toContain("freeze.apis");
-    expect(declared.get("freeze.apis")).not.toContain("freeze.old.daemons");
-    expect(declared.get("freeze.old.daemons")).toContain("freeze.apis");
-    for (const [id, was] of before) {
-      const now = declared.get(id)!;
-      if (id === "freeze.apis") expect(now).toEqual(was.filter((x) => x !== "freeze.old.daemons"));
-      else if (id === "freeze.old.daemons") expect([...now].sort()).toEqual([...was, "freeze.apis"].sort());
-      else expect(now, id).toEqual(was);
-    }
+    expectOnlyPairReversed(before, declared, "freeze.old.daemons", "freeze.apis");
   });
 
   it("no completion order run could produce makes the lab plan's undo order a cycle (property)", () => {

@@ -13,29 +13,13 @@ import { buildRegistry } from "../../../src/steps/registry.js";
 import { FakeSql, makeDeps } from "../steps/support/harness.js";
 import { labFacts, labInput } from "./fixtures/lab-facts.js";
 import { ancestors, shippedCatalog } from "./helpers.js";
+import { doneInOrder } from "../engine/journal-states.js";
 
 const catalog = shippedCatalog();
 const plan = buildPlan(labInput, labFacts, catalog);
 const registry = buildRegistry(makeDeps(new FakeSql()));
 
-/** The journal state after a run that did every step of `plan` in plan order (a valid dependency order). */
-function allDone(p: Plan): JournalState {
-  const steps: StepState[] = p.steps.map((step, i) => ({
-    id: step.id,
-    step,
-    status: "done",
-    attempts: 1,
-    doneSeq: i + 1,
-  }));
-  return {
-    plan: p,
-    planHash: "test",
-    steps,
-    byId: new Map(steps.map((s) => [s.id, s])),
-    finalized: false,
-    lastSeq: steps.length,
-  };
-}
+const allDone = (p: Plan): JournalState => doneInOrder(p);
 
 /** Rollback's predecessors for everything before finalize (its points of no return), strict and with the marker. */
 function predecessors(p: Plan): { strict: Map<string, string[]>; free: Map<string, string[]> } {
