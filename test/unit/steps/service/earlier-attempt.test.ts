@@ -12,34 +12,17 @@ import type { UserError } from "../../../../src/lib/errors.js";
 import { FIND_MARKED_SCRIPT, MARK_PREFIX, MARK_WRAPPER } from "../../../../src/steps/earlier-run.js";
 import { serviceSteps } from "../../../../src/steps/service/index.js";
 import { earlierBound } from "../../../../src/steps/service/units.js";
-import { FakeHost } from "../../../fakes/fake-host.js";
+import type { FakeHost } from "../../../fakes/fake-host.js";
 import { FakeSql, makeCtx, makeDeps } from "../support/harness.js";
-import { ProcSim } from "./proc-sim.js";
+import { initHost } from "./init-host.js";
 
 const NOW = Date.parse("2026-01-01T00:00:00Z");
 const TOKEN = "0123456789abcdef01234567";
 const ago = (ms: number): string => new Date(NOW - ms).toISOString();
 
-/** sysvinit host: `service <u> start|stop|restart` flip a running set; status reads it. */
-function host(units: string[], running: string[] = []) {
-  const h = new FakeHost("new", { unmatched: "throw" });
-  const sim = new ProcSim(h);
-  const run = new Set(running);
-  for (const u of units) h.setFile(`/etc/init.d/${u}`, "#!/bin/sh\n", { mode: 0o755 });
-  h.on(
-    (a) => a[0] === "sh" && a[2] === SYSV_STATUS,
-    ({ argv }) => ({ exitCode: run.has(argv[4]!) ? 0 : 3 }),
-  );
-  h.on(
-    (a) => a[0] === "service" && ["start", "stop", "restart"].includes(a[2]!),
-    ({ argv }) => {
-      if (argv[2] === "stop") run.delete(argv[1]!);
-      else run.add(argv[1]!);
-      return {};
-    },
-  );
-  return { h, sim, run };
-}
+/** sysvinit host "new": `service <u> start|stop|restart` flip a running set; status reads it (init-host.ts). */
+const host = (units: string[], running: string[] = []): ReturnType<typeof initHost> =>
+  initHost("new", units, running);
 
 function impl(kind: string, sleeps: number[] = []): StepImpl {
   const deps = makeDeps(new FakeSql(), {

@@ -1,61 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { FakeHost } from "../../../fakes/fake-host.js";
 import { serviceSteps } from "../../../../src/steps/service/index.js";
 import { RENICE_SCRIPT } from "../../../../src/steps/service/units.js";
 import { SYSV_STATUS, ServiceManager } from "../../../../src/hosts/service-manager.js";
 import type { StepImpl } from "../../../../src/engine/step.js";
 import type { UserError } from "../../../../src/lib/errors.js";
 import { FakeSql, makeCtx, makeDeps } from "../support/harness.js";
-import { ProcSim } from "./proc-sim.js";
-
-/**
- * A host whose init scripts keep a running set; `systemd` switches to systemctl. Marked commands (the steps' wrapper
- * shell) run their inner command through the same rules (proc-sim.ts).
- */
-function initHost(name: string, units: string[], running: string[], systemd = false) {
-  const h = new FakeHost(name, { unmatched: "throw" });
-  const sim = new ProcSim(h);
-  const run = new Set(running);
-  if (systemd) {
-    h.addDir("/run/systemd/system");
-    h.on(
-      (a) => a[0] === "systemctl" && a[1] === "show",
-      ({ argv }) => ({
-        stdout: units.includes(argv[6]!.replace(/\.service$/, "")) ? "loaded\n" : "not-found\n",
-      }),
-    );
-    h.on(
-      (a) => a[0] === "systemctl" && a[1] === "is-active",
-      ({ argv }) => ({
-        exitCode: run.has(argv[4]!.replace(/\.service$/, "")) ? 0 : 3,
-      }),
-    );
-    h.on(
-      (a) => a[0] === "systemctl" && ["start", "stop", "restart"].includes(a[1]!),
-      ({ argv }) => {
-        const u = argv[3]!.replace(/\.service$/, "");
-        if (argv[1] === "stop") run.delete(u);
-        else run.add(u);
-        return {};
-      },
-    );
-  } else {
-    for (const u of units) h.setFile(`/etc/init.d/${u}`, "#!/bin/sh\n", { mode: 0o755 });
-    h.on(
-      (a) => a[0] === "sh" && a[2] === SYSV_STATUS,
-      ({ argv }) => ({ exitCode: run.has(argv[4]!) ? 0 : 3 }),
-    );
-    h.on(
-      (a) => a[0] === "service" && ["start", "stop", "restart"].includes(a[2]!),
-      ({ argv }) => {
-        if (argv[2] === "stop") run.delete(argv[1]!);
-        else run.add(argv[1]!);
-        return {};
-      },
-    );
-  }
-  return { h, run, sim };
-}
+import { initHost } from "./init-host.js";
 
 function impl(kind: string): StepImpl {
   const s = serviceSteps(makeDeps(new FakeSql())).find((x) => x.kind === kind);
