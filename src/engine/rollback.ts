@@ -312,6 +312,8 @@ export async function rollbackJournal(o: RollbackOptions): Promise<RollbackResul
   const orderFree = (s: StepState): boolean =>
     registry.get(s.step.kind)?.undoOrderFree?.(s.step.params) ?? false;
   const before = undoPredecessors(state, work, orderFree);
+  // Asked once: the pump below looks at every queued step each time an undo ends.
+  const freeIds = new Set(work.filter(orderFree).map((s) => s.id));
 
   // The switch-back, and everything that must be undone before it, goes first.
   const switchBack = work.filter(isSwitchBack);
@@ -402,7 +404,7 @@ export async function rollbackJournal(o: RollbackOptions): Promise<RollbackResul
         for (let i = 0; i < queue.length;) {
           const s = queue[i]!;
           // Order-free undos do not take one of the `concurrency` slots (see the header).
-          const free = orderFree(s);
+          const free = freeIds.has(s.id);
           if ((!free && limited >= concurrency) || !before.get(s.id)!.every((p) => settled.has(p))) {
             i++;
             continue;
